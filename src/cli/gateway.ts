@@ -1,0 +1,148 @@
+import { mkdir } from 'node:fs/promises';
+import type { GatewayConfig } from '../core/config.js';
+import { ensureSelfSignedTls, ensureSshHostKey } from '../core/generated-keys.js';
+import { formatHostPort, type Listener, type ListenAddress } from '../core/listener.js';
+import type { Logger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { VERSION } from '../core/version.js';
+import { AdminSocketServer } from '../admin/socket-server.js';
+import { AccessControl } from '../policy/access-control.js';
+import type { ProtocolModule, ProxyContext } from '../proxy/context.js';
+import { PROTOCOL_MODULES } from '../proxy/protocols.js';
+import { AuditLog } from '../recorder/audit-log.js';
+import { SessionLog } from '../recorder/session-log.js';
+import { openStore, type Store } from '../store/store.js';
+import { WebListener, type WebPlugin } from '../web/web-listener.js';
+import { WEB_PLUGINS } from '../web/plugins.js';
+
+export interface GatewayOptions {
+  logger: Logger;
+  protocols?: ProtocolModule[];
+  webPlugins?: WebPlugin[];
+}
+
+/**
+ * One running gateway: the store, the audit log, the admin socket, the web listener and
+ * the protocol listeners, started in that order and stopped in reverse.
+ */
+export class Gateway {
+  private readonly abort = new AbortController();
+  private readonly listeners: Listener[] = [];
+  readonly addresses: Record<string, ListenAddress> = {};
+  private admin: AdminSocketServer | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: GatewayConfig,
+    readonly store: Store,
+    readonly audit: AuditLog,
+    readonly access: AccessControl,
+    readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
+    const logger = options.logger;
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(config.recordings.dir, { recursive: true, mode: 0o700 });
+    if ((await ensureSshHostKey(config.ssh.hostKey)).created) logger.info('generated SSH host key', { path: config.ssh.hostKey });
+    if (config.tls.generated && (await ensureSelfSignedTls(config.tls, [config.nodeName])).created) {
+      logger.info('generated a self-signed CA and server certificate', { ca: config.tls.ca, cert: config.tls.cert });
+    }
+
+    const store = await openStore(config.store.url);
+    const metrics = new Metrics();
+    const auditEvents = metrics.counter('custos_audit_events_total', 'Audit events appended to the chain');
+    const auditFailures = metrics.counter('custos_audit_failures_total', 'Audit events that could not be written');
+    const audit = new AuditLog(store, {
+      logger,
+      onAppended: (events) => auditEvents({}, events.length),
+      onFailure: () => auditFailures(),
+    });
+    const memory = metrics.gauge('custos_process_resident_memory_bytes', 'Resident memory of the gateway process');
+    const auditPending = metrics.gauge('custos_audit_pending_events', 'Audit events waiting to be written');
+    metrics.onCollect(() => {
+      memory.set(process.memoryUsage.rss());
+      auditPending.set(audit.pending);
+    });
+    const access = new AccessControl(store, (event) => audit.record(event));
+    const gateway = new Gateway(config, store, audit, access, metrics, logger);
+    try {
+      await gateway.startServices(options);
+    } catch (err) {
+      await gateway.stop();
+      throw err;
+    }
+    return gateway;
+  }
+
+  private async startServices(options: GatewayOptions): Promise<void> {
+    const { config, logger } = this;
+    await this.audit.record({
+      type: 'gateway.start',
+      actor: `gateway:${config.nodeName}`,
+      data: { version: VERSION, node: config.nodeName, pid: process.pid, store: this.store.kind, config: config.source },
+    });
+
+    const context: ProxyContext = {
+      config,
+      access: this.access,
+      audit: this.audit,
+      sessions: new SessionLog(this.store),
+      metrics: this.metrics,
+      logger,
+      store: this.store,
+    };
+    const modules = options.protocols ?? PROTOCOL_MODULES;
+    for (const module of modules) await module.recover?.(context);
+
+    this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger });
+    await this.admin.start();
+
+    if (config.listen.web) {
+      const web = new WebListener(
+        {
+          config,
+          store: this.store,
+          audit: this.audit,
+          access: this.access,
+          metrics: this.metrics,
+          logger,
+          listeners: () => Object.fromEntries(Object.entries(this.addresses).map(([k, v]) => [k, formatHostPort(v)])),
+        },
+        options.webPlugins ?? WEB_PLUGINS,
+      );
+      await this.listen(web);
+    }
+    for (const module of modules) {
+      if (config.listen[module.protocol]) await this.listen(module.create(context));
+    }
+    for (const protocol of ['ssh', 'postgres', 'kubernetes'] as const) {
+      if (config.listen[protocol] && !modules.some((module) => module.protocol === protocol)) {
+        logger.info(`the ${protocol} front end is not built yet; its listener is not started`, { protocol });
+      }
+    }
+  }
+
+  private async listen(listener: Listener): Promise<void> {
+    const address = await listener.start(this.abort.signal);
+    this.listeners.push(listener);
+    this.addresses[listener.protocol] = address;
+    this.logger.info('listening', { protocol: listener.protocol, address: formatHostPort(address) });
+  }
+
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      this.abort.abort();
+      for (const listener of [...this.listeners].reverse()) {
+        await listener.stop().catch((error) => this.logger.error('listener stop failed', { protocol: listener.protocol, error }));
+      }
+      await this.admin?.stop().catch(() => undefined);
+      await this.audit
+        .record({ type: 'gateway.stop', actor: `gateway:${this.config.nodeName}`, data: { node: this.config.nodeName, pid: process.pid } })
+        .catch((error) => this.logger.error('could not record gateway.stop', { error }));
+      await this.audit.flush();
+      await this.store.close();
+    })());
+  }
+}

@@ -1,0 +1,222 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import type { LogLevel } from './logger.js';
+import { parseHostPort } from './listener.js';
+
+/**
+ * Server settings (custos.yaml). Resources — targets, identities, roles — are not here:
+ * they live in the store and change through `custos apply`.
+ *
+ * Precedence: built-in defaults < the config file < CUSTOS_* environment variables.
+ * Relative paths resolve against the working directory of the process.
+ */
+export interface GatewayConfig {
+  /** Where the config came from, for messages. */
+  source: string;
+  dataDir: string;
+  nodeName: string;
+  store: { url: string };
+  listen: { ssh: string | null; postgres: string | null; kubernetes: string | null; web: string | null };
+  tls: { cert: string; key: string; ca: string; generated: boolean };
+  ssh: { hostKey: string; notice: string };
+  postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number };
+  recordings: { dir: string };
+  admin: { socket: string };
+  log: { level: LogLevel };
+}
+
+type Leaf = 'string' | 'boolean' | 'number' | 'listen';
+
+/** Every settable key, its environment variable and its type: the documented surface. */
+export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf; default: string }> = [
+  { path: 'dataDir', env: 'CUSTOS_DATA_DIR', type: 'string', default: './custos-data' },
+  { path: 'nodeName', env: 'CUSTOS_NODE_NAME', type: 'string', default: 'the host name' },
+  { path: 'store.url', env: 'CUSTOS_STORE_URL', type: 'string', default: 'pglite://<dataDir>/store' },
+  { path: 'listen.ssh', env: 'CUSTOS_LISTEN_SSH', type: 'listen', default: '127.0.0.1:2222' },
+  { path: 'listen.postgres', env: 'CUSTOS_LISTEN_POSTGRES', type: 'listen', default: '127.0.0.1:6432' },
+  { path: 'listen.kubernetes', env: 'CUSTOS_LISTEN_KUBERNETES', type: 'listen', default: '127.0.0.1:8443' },
+  { path: 'listen.web', env: 'CUSTOS_LISTEN_WEB', type: 'listen', default: '127.0.0.1:8080' },
+  { path: 'tls.cert', env: 'CUSTOS_TLS_CERT', type: 'string', default: '<dataDir>/tls/server.crt (generated)' },
+  { path: 'tls.key', env: 'CUSTOS_TLS_KEY', type: 'string', default: '<dataDir>/tls/server.key (generated)' },
+  { path: 'tls.ca', env: 'CUSTOS_TLS_CA', type: 'string', default: '<dataDir>/tls/ca.crt (generated)' },
+  { path: 'ssh.hostKey', env: 'CUSTOS_SSH_HOST_KEY', type: 'string', default: '<dataDir>/ssh_host_ed25519_key (generated)' },
+  { path: 'ssh.notice', env: 'CUSTOS_SSH_NOTICE', type: 'string', default: 'a line saying the session is recorded, with its id' },
+  { path: 'postgres.allowPlaintext', env: 'CUSTOS_POSTGRES_ALLOW_PLAINTEXT', type: 'boolean', default: 'false' },
+  { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
+  { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
+  { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
+  { path: 'admin.socket', env: 'CUSTOS_ADMIN_SOCKET', type: 'string', default: '<dataDir>/admin.sock' },
+  { path: 'log.level', env: 'CUSTOS_LOG_LEVEL', type: 'string', default: 'info' },
+];
+
+export const DEFAULT_SSH_NOTICE = 'custos: this session is recorded (session {sessionId})';
+
+const listenValue = z
+  .string()
+  .refine((text) => text === 'off' || isHostPort(text), { message: 'expected host:port or "off"' });
+
+const fileSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    nodeName: z.string().min(1),
+    store: z.object({ url: z.string().regex(/^(pglite:\/\/|postgres(ql)?:\/\/)/, 'expected pglite://DIR or postgres://…') }).partial().strict(),
+    listen: z
+      .object({ ssh: listenValue, postgres: listenValue, kubernetes: listenValue, web: listenValue })
+      .partial()
+      .strict(),
+    tls: z.object({ cert: z.string(), key: z.string(), ca: z.string() }).partial().strict(),
+    ssh: z.object({ hostKey: z.string(), notice: z.string() }).partial().strict(),
+    postgres: z
+      .object({
+        allowPlaintext: z.boolean(),
+        maxMessageBytes: z.number().int().min(1024),
+        startupTimeoutMs: z.number().int().min(100),
+      })
+      .partial()
+      .strict(),
+    recordings: z.object({ dir: z.string() }).partial().strict(),
+    admin: z.object({ socket: z.string() }).partial().strict(),
+    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']) }).partial().strict(),
+  })
+  .partial()
+  .strict();
+
+type FileConfig = z.infer<typeof fileSchema>;
+
+export interface LoadConfigOptions {
+  /** Explicit --config path; otherwise $CUSTOS_CONFIG, then ./custos.yaml, then defaults. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Values that win over everything (tests). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env.CUSTOS_CONFIG;
+  let source = 'built-in defaults';
+  let raw: Record<string, unknown> = {};
+  const path = explicit ? resolve(cwd, explicit) : resolve(cwd, 'custos.yaml');
+  if (explicit || existsSync(path)) {
+    if (!existsSync(path)) throw new ConfigError('config_missing', `config file ${path} does not exist`);
+    try {
+      raw = (parseYaml(readFileSync(path, 'utf8')) as Record<string, unknown> | null) ?? {};
+    } catch (err) {
+      throw new ConfigError('config_invalid', `config file ${path}: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError('config_invalid', `config file ${path}: expected a mapping of settings`);
+    }
+    source = path;
+  }
+  const merged = mergeDeep(mergeDeep(raw, fromEnv(env)), options.overrides ?? {});
+  const parsed = fileSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.') || '(top level)';
+    const detail = issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    throw new ConfigError('config_invalid', `${source}: ${key}: ${detail}`);
+  }
+  return withDefaults(parsed.data, source, cwd);
+}
+
+function withDefaults(file: FileConfig, source: string, cwd: string): GatewayConfig {
+  const dataDir = resolve(cwd, file.dataDir ?? './custos-data');
+  const inData = (name: string) => resolve(dataDir, name);
+  const at = (value: string | undefined, fallback: string) => (value ? resolve(cwd, value) : fallback);
+  const listen = (value: string | undefined, fallback: string) => {
+    const chosen = value ?? fallback;
+    return chosen === 'off' ? null : chosen;
+  };
+  const storeUrl = file.store?.url ?? `pglite://${inData('store')}`;
+  const tlsGiven = Boolean(file.tls?.cert || file.tls?.key);
+  return {
+    source,
+    dataDir,
+    nodeName: file.nodeName ?? hostname(),
+    store: { url: storeUrl.startsWith('pglite://') ? `pglite://${resolve(cwd, storeUrl.slice('pglite://'.length))}` : storeUrl },
+    listen: {
+      ssh: listen(file.listen?.ssh, '127.0.0.1:2222'),
+      postgres: listen(file.listen?.postgres, '127.0.0.1:6432'),
+      kubernetes: listen(file.listen?.kubernetes, '127.0.0.1:8443'),
+      web: listen(file.listen?.web, '127.0.0.1:8080'),
+    },
+    tls: {
+      cert: at(file.tls?.cert, inData('tls/server.crt')),
+      key: at(file.tls?.key, inData('tls/server.key')),
+      ca: at(file.tls?.ca, inData('tls/ca.crt')),
+      generated: !tlsGiven,
+    },
+    ssh: {
+      hostKey: at(file.ssh?.hostKey, inData('ssh_host_ed25519_key')),
+      notice: file.ssh?.notice ?? DEFAULT_SSH_NOTICE,
+    },
+    postgres: {
+      allowPlaintext: file.postgres?.allowPlaintext ?? false,
+      maxMessageBytes: file.postgres?.maxMessageBytes ?? 64 * 1024 * 1024,
+      startupTimeoutMs: file.postgres?.startupTimeoutMs ?? 10_000,
+    },
+    recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
+    admin: { socket: at(file.admin?.socket, inData('admin.sock')) },
+    log: { level: file.log?.level ?? 'info' },
+  };
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const text = env[key.env];
+    if (text === undefined || text === '') continue;
+    let value: unknown = text;
+    if (key.type === 'boolean') {
+      if (!/^(true|false|1|0|yes|no)$/i.test(text)) {
+        throw new ConfigError('config_invalid', `${key.env}: expected true or false, got "${text}"`);
+      }
+      value = /^(true|1|yes)$/i.test(text);
+    } else if (key.type === 'number') {
+      value = Number(text);
+      if (!Number.isFinite(value)) throw new ConfigError('config_invalid', `${key.env}: expected a number, got "${text}"`);
+    }
+    setPath(out, key.path, value);
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const existing = out[key];
+    out[key] =
+      isPlainObject(existing) && isPlainObject(value) ? mergeDeep(existing, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isHostPort(text: string): boolean {
+  try {
+    parseHostPort(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,17 @@
+import type { IdentityRow } from '../store/repositories/resources.js';
+import type { TargetRow } from '../store/repositories/resources.js';
+import type { RoleRow } from '../store/repositories/resources.js';
+import type { Identity, Role, TargetRef } from './model.js';
+import type { RoleSpec } from './resource-schemas.js';
+
+export function toIdentity(row: IdentityRow): Identity {
+  return { id: row.id, name: row.name, kind: row.kind, owner: row.owner, roles: row.roles };
+}
+
+export function toRole(row: RoleRow): Role {
+  return { name: row.name, spec: row.spec as RoleSpec };
+}
+
+export function toTargetRef(row: TargetRow): TargetRef {
+  return { name: row.name, protocol: row.protocol as TargetRef['protocol'], labels: row.labels };
+}

@@ -1,0 +1,60 @@
+import type { RoleSpec } from './resource-schemas.js';
+
+/** Who is acting: a resolved identity, human or bot (bots always have a human owner). */
+export interface Identity {
+  id: string;
+  name: string;
+  kind: 'human' | 'bot';
+  owner: string | null;
+  roles: string[];
+}
+
+/** How the identity proved itself: `ssh-key:SHA256:…` or a token id. */
+export interface Credential {
+  id: string;
+  kind: 'ssh-key' | 'token' | 'os-user';
+}
+
+export interface Role {
+  name: string;
+  spec: RoleSpec;
+}
+
+export interface TargetRef {
+  name: string;
+  protocol: 'ssh' | 'postgres' | 'kubernetes';
+  labels: Record<string, string>;
+}
+
+/** A time-boxed extra role, given by an approval (with its ticket). */
+export interface Grant {
+  id: string;
+  role: Role;
+  ticket: string | null;
+  expiresAt: Date;
+}
+
+export type Action =
+  | { kind: 'ssh.session'; login?: string }
+  | { kind: 'ssh.port-forward'; login: string; host: string; port: number }
+  | { kind: 'postgres.connect'; dbUser?: string }
+  | { kind: 'kubernetes.request'; user?: string };
+
+export interface Decision {
+  allow: boolean;
+  /** Human-readable, safe to show the operator. */
+  reason: string;
+  /** Roles (or grant roles) that allowed the action. */
+  roles: string[];
+  login?: string;
+  dbUser?: string;
+  kubeUsers?: string[];
+  kubeGroups?: string[];
+  grant?: { id: string; ticket: string | null };
+  /** When the session must end (the smallest maxSessionTTL of the allowing roles). */
+  expiresAt?: Date;
+  recordInput: boolean;
+  portForwarding: boolean;
+  /** Every allowed session is recorded; there is no way to turn that off. */
+  record: true;
+}

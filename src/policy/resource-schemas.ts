@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { isDuration } from '../core/duration.js';
+import { parseHostPort } from '../core/listener.js';
+import { isSecretRef } from '../core/secret-ref.js';
+import { parsePublicKeyLine } from './ssh-keys.js';
+
+/**
+ * The declared resources: `kind: target | identity | role`, each with `name` and `spec`.
+ * Schemas are strict: an unknown field is an error, never silently ignored.
+ */
+export const RESOURCE_KINDS = ['target', 'identity', 'role'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const IDENTITY_NAME = /^[A-Za-z0-9]([A-Za-z0-9._@+-]{0,126}[A-Za-z0-9])?$/;
+
+const secretRef = z.string().refine(isSecretRef, {
+  message: 'secrets are given as env:NAME or file:PATH, never as values',
+});
+
+const hostPort = z.string().refine(
+  (text) => {
+    try {
+      parseHostPort(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected host:port' },
+);
+
+const duration = z.string().refine(isDuration, { message: 'expected a duration such as 8h, 30m or 1h30m' });
+
+const credentialSet = z
+  .object({
+    username: z.string().min(1).optional(),
+    password: secretRef.optional(),
+    privateKey: secretRef.optional(),
+    passphrase: secretRef.optional(),
+  })
+  .strict();
+
+export const targetSpecSchema = z
+  .object({
+    protocol: z.enum(['ssh', 'postgres', 'kubernetes']),
+    address: hostPort,
+    labels: z.record(z.string().regex(/^[A-Za-z0-9._/-]+$/), z.string()).default({}),
+    description: z.string().optional(),
+    credentials: credentialSet
+      .extend({
+        /** Per-login (SSH) or per-database-user (PostgreSQL) credentials, overriding the defaults above. */
+        users: z.record(z.string(), credentialSet.omit({ username: true })).optional(),
+      })
+      .strict()
+      .optional(),
+    hostKey: z
+      .string()
+      .refine(
+        (line) => {
+          try {
+            parsePublicKeyLine(line);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'expected an OpenSSH public key line (e.g. the contents of ssh_host_ed25519_key.pub)' },
+      )
+      .optional(),
+    database: z.string().min(1).optional(),
+    kubeconfig: z.string().startsWith('file:', 'expected file:PATH').optional(),
+    tls: z
+      .object({
+        mode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+        ca: z.string().startsWith('file:', 'expected file:PATH').optional(),
+        serverName: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.protocol === 'ssh' && !spec.hostKey) {
+      ctx.addIssue({ code: 'custom', path: ['hostKey'], message: 'an ssh target needs its pinned host key (spec.hostKey)' });
+    }
+    if (spec.protocol !== 'ssh' && spec.hostKey) {
+      ctx.addIssue({ code: 'custom', path: ['hostKey'], message: 'hostKey applies to ssh targets only' });
+    }
+    if (spec.protocol !== 'postgres' && spec.database) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'database applies to postgres targets only' });
+    }
+    if (spec.protocol !== 'kubernetes' && spec.kubeconfig) {
+      ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'kubeconfig applies to kubernetes targets only' });
+    }
+  });
+
+export const identitySpecSchema = z
+  .object({
+    kind: z.enum(['human', 'bot']).default('human'),
+    owner: z.string().optional(),
+    description: z.string().optional(),
+    email: z.string().optional(),
+    roles: z.array(z.string().min(1)).default([]),
+    sshKeys: z
+      .array(
+        z.string().refine(
+          (line) => {
+            try {
+              parsePublicKeyLine(line);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { message: 'expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)' },
+        ),
+      )
+      .default([]),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.kind === 'bot' && !spec.owner) {
+      ctx.addIssue({ code: 'custom', path: ['owner'], message: 'a bot needs an owner: the human identity accountable for it' });
+    }
+    if (spec.kind === 'human' && spec.owner) {
+      ctx.addIssue({ code: 'custom', path: ['owner'], message: 'only bots have an owner' });
+    }
+  });
+
+const selectorValue = z.union([z.string(), z.array(z.string()).min(1)]);
+const accessLevel = z.enum(['none', 'own', 'all']);
+
+export const roleSpecSchema = z
+  .object({
+    description: z.string().optional(),
+    targets: z.record(z.string(), selectorValue).default({}),
+    logins: z.array(z.string().min(1)).default([]),
+    dbUsers: z.array(z.string().min(1)).default([]),
+    kubeUsers: z.array(z.string().min(1)).default([]),
+    kubeGroups: z.array(z.string().min(1)).default([]),
+    maxSessionTTL: duration.default('8h'),
+    recordInput: z.boolean().default(false),
+    portForwarding: z.boolean().default(false),
+    viewer: z
+      .object({
+        sessions: accessLevel.default('own'),
+        queries: accessLevel.default('own'),
+        audit: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type TargetSpec = z.infer<typeof targetSpecSchema>;
+export type IdentitySpec = z.infer<typeof identitySpecSchema>;
+export type RoleSpec = z.infer<typeof roleSpecSchema>;
+
+export type ResourceDocument =
+  | { kind: 'target'; name: string; spec: TargetSpec }
+  | { kind: 'identity'; name: string; spec: IdentitySpec }
+  | { kind: 'role'; name: string; spec: RoleSpec };
+
+export const SPEC_SCHEMAS = {
+  target: targetSpecSchema,
+  identity: identitySpecSchema,
+  role: roleSpecSchema,
+} as const;
+
+export function nameIsValid(kind: ResourceKind, name: string): boolean {
+  return (kind === 'identity' ? IDENTITY_NAME : NAME).test(name);
+}

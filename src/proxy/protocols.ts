@@ -1,0 +1,4 @@
+import type { ProtocolModule } from './context.js';
+
+/** The protocol front ends built so far; a configured listener without a module is not started. */
+export const PROTOCOL_MODULES: ProtocolModule[] = [];

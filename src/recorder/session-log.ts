@@ -1,0 +1,124 @@
+import type { Identity, Credential } from '../policy/model.js';
+import type { SessionRow } from '../store/repositories/sessions.js';
+import type { Store } from '../store/store.js';
+
+export interface SessionStart {
+  id: string;
+  protocol: SessionRow['protocol'];
+  identity: Identity;
+  credential: Credential;
+  target: { name: string; address: string };
+  login?: string | null;
+  database?: string | null;
+  clientAddr?: string | null;
+  node: string;
+  grant?: { id: string; ticket: string | null } | null;
+  expiresAt?: Date | null;
+  /** Roles that allowed the session. */
+  roles: string[];
+  startedAt?: Date;
+}
+
+export interface SessionEnd {
+  state: 'closed' | 'interrupted';
+  reason: string;
+  endedAt?: Date;
+  recording?: { path: string; bytes: number; sha256: string } | null;
+  stats?: Record<string, unknown>;
+  /** Digests of the session's channel recordings, carried into the end event. */
+  channelRecordings?: Array<{ channelId: number; path: string; bytes: number; sha256: string }>;
+}
+
+/**
+ * Session rows and their start/end audit events, written together: the `session.start`
+ * event carries the evidence tags, the `session.end` event carries the recording digests
+ * that `custos verify` and the viewer check the files against.
+ */
+export class SessionLog {
+  constructor(private readonly store: Store) {}
+
+  async open(start: SessionStart): Promise<void> {
+    const startedAt = start.startedAt ?? new Date();
+    await this.store.sessions.open(
+      {
+        id: start.id,
+        protocol: start.protocol,
+        state: 'live',
+        identityId: start.identity.id,
+        identityName: start.identity.name,
+        identityKind: start.identity.kind,
+        identityOwner: start.identity.owner,
+        credentialId: start.credential.id,
+        target: start.target.name,
+        targetAddress: start.target.address,
+        login: start.login ?? null,
+        database: start.database ?? null,
+        clientAddr: start.clientAddr ?? null,
+        node: start.node,
+        grantId: start.grant?.id ?? null,
+        ticket: start.grant?.ticket ?? null,
+        startedAt,
+        endedAt: null,
+        expiresAt: start.expiresAt ?? null,
+        endReason: null,
+        recordingPath: null,
+        recordingBytes: null,
+        recordingSha256: null,
+        stats: {},
+      },
+      {
+        time: startedAt,
+        type: 'session.start',
+        actor: start.identity.name,
+        identity: start.identity.name,
+        sessionId: start.id,
+        target: start.target.name,
+        data: {
+          protocol: start.protocol,
+          identityKind: start.identity.kind,
+          owner: start.identity.owner,
+          credential: start.credential.id,
+          targetAddress: start.target.address,
+          login: start.login ?? null,
+          database: start.database ?? null,
+          clientAddr: start.clientAddr ?? null,
+          node: start.node,
+          grant: start.grant ?? null,
+          roles: start.roles,
+          expiresAt: start.expiresAt?.toISOString() ?? null,
+        },
+      },
+    );
+  }
+
+  async end(session: Pick<SessionRow, 'id' | 'identityName' | 'target' | 'protocol'>, end: SessionEnd): Promise<void> {
+    const endedAt = end.endedAt ?? new Date();
+    await this.store.sessions.end(
+      session.id,
+      {
+        state: end.state,
+        endedAt,
+        endReason: end.reason,
+        ...(end.recording
+          ? { recordingPath: end.recording.path, recordingBytes: end.recording.bytes, recordingSha256: end.recording.sha256 }
+          : {}),
+        ...(end.stats ? { stats: end.stats } : {}),
+      },
+      {
+        time: endedAt,
+        type: end.state === 'interrupted' ? 'session.interrupted' : 'session.end',
+        actor: session.identityName,
+        identity: session.identityName,
+        sessionId: session.id,
+        target: session.target,
+        data: {
+          protocol: session.protocol,
+          reason: end.reason,
+          recording: end.recording ?? null,
+          channelRecordings: end.channelRecordings ?? [],
+          stats: end.stats ?? {},
+        },
+      },
+    );
+  }
+}

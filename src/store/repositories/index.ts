@@ -1,0 +1,24 @@
+import type { Db } from '../db.js';
+import { auditRepository } from './audit.js';
+import { queryRepository } from './queries.js';
+import { resourceRepository } from './resources.js';
+import { sessionRepository } from './sessions.js';
+import { tokenRepository } from './tokens.js';
+
+/**
+ * Every repository over one database. In embedded mode this object lives in the store's
+ * worker thread and the gateway talks to it by message (see worker-store.ts), so methods
+ * take and return only structured-cloneable values: plain objects, arrays, Dates, strings.
+ */
+export function createRepositories(db: Db) {
+  return {
+    audit: auditRepository(db),
+    resources: resourceRepository(db),
+    tokens: tokenRepository(db),
+    sessions: sessionRepository(db),
+    queries: queryRepository(db),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries'] as const satisfies ReadonlyArray<keyof Repositories>;

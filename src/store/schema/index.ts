@@ -1,0 +1,13 @@
+export { auditEvents } from './audit-events.js';
+export { cancelKeys } from './cancel-keys.js';
+export { fileOperations } from './file-operations.js';
+export { identities } from './identities.js';
+export { identitySshKeys } from './identity-ssh-keys.js';
+export { portForwards } from './port-forwards.js';
+export { queries, type CapturedParam } from './queries.js';
+export { roles } from './roles.js';
+export { sessionChannels } from './session-channels.js';
+export { sessions } from './sessions.js';
+export { targets } from './targets.js';
+export { tokens } from './tokens.js';
+export { storeMeta } from './store-meta.js';

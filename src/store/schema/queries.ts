@@ -1,0 +1,41 @@
+import { bigint, bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export interface CapturedParam {
+  /** Type OID the client declared (0 = unspecified). */
+  oid: number;
+  format: 'text' | 'binary';
+  /** Text parameters as text, binary ones as base64; null for SQL NULL. */
+  value: string | null;
+}
+
+/** Every statement captured at the PostgreSQL front end, with parameters and outcome. */
+export const queries = pgTable(
+  'queries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: text('session_id').notNull(),
+    seq: integer('seq').notNull(),
+    identityId: text('identity_id').notNull(),
+    identityName: text('identity_name').notNull(),
+    target: text('target').notNull(),
+    database: text('database').notNull(),
+    dbUser: text('db_user').notNull(),
+    protocol: text('protocol').$type<'simple' | 'extended' | 'function'>().notNull(),
+    statement: text('statement').notNull(),
+    params: jsonb('params').$type<CapturedParam[]>(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    durationMs: doublePrecision('duration_ms'),
+    commandTag: text('command_tag'),
+    rowCount: bigint('row_count', { mode: 'number' }),
+    status: text('status').$type<'ok' | 'error' | 'skipped' | 'cancelled' | 'unfinished'>().notNull(),
+    sqlstate: text('sqlstate'),
+    errorMessage: text('error_message'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+  },
+  (table) => [
+    index('queries_identity_idx').on(table.identityName, table.startedAt),
+    index('queries_session_idx').on(table.sessionId, table.seq),
+    index('queries_target_idx').on(table.target, table.startedAt),
+    index('queries_started_idx').on(table.startedAt),
+  ],
+);

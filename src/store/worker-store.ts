@@ -1,0 +1,105 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { redactUrl, type ConnectOptions } from './connect.js';
+import { StoreError } from './errors.js';
+import { REPOSITORY_NAMES, type Repositories } from './repositories/index.js';
+import { measureHealth, type Store } from './store.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+
+type ToWorkerBody = ToWorker extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The Store seen from the gateway thread when the database lives in a worker thread.
+ * If the worker dies, every pending and later call fails with `unavailable`: callers fail
+ * closed rather than carry on without a store.
+ */
+export async function openWorkerStore(url: string, options: ConnectOptions): Promise<Store> {
+  const worker = startWorker({ url, options });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let dead: StoreError | null = null;
+
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.type === 'ready') {
+        worker.off('message', onMessage);
+        resolve();
+      } else if (message.type === 'failed') {
+        worker.off('message', onMessage);
+        void worker.terminate();
+        reject(new StoreError(message.error.code, message.error.message));
+      }
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (err) => reject(new StoreError('unavailable', `the store worker failed: ${err.message}`)));
+    worker.once('exit', (code) => reject(new StoreError('unavailable', `the store worker exited (${code}) before it was ready`)));
+  });
+
+  worker.on('message', (message: FromWorker) => {
+    if (message.type !== 'result' && message.type !== 'error') return;
+    const waiter = pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id);
+    if (message.type === 'result') waiter.resolve(message.value);
+    else waiter.reject(new StoreError(message.error.code, message.error.message));
+  });
+  const die = (reason: string) => {
+    dead ??= new StoreError('unavailable', reason);
+    for (const waiter of pending.values()) waiter.reject(dead);
+    pending.clear();
+  };
+  worker.on('error', (err) => die(`the store worker failed: ${err.message}`));
+  worker.on('exit', (code) => die(`the store worker exited (${code})`));
+
+  const request = (message: ToWorkerBody): Promise<unknown> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id } as ToWorker);
+    });
+  };
+
+  const repositories: Record<string, unknown> = {};
+  for (const name of REPOSITORY_NAMES) {
+    repositories[name] = new Proxy(
+      {},
+      {
+        get: (_target, method) =>
+          typeof method === 'string' && method !== 'then'
+            ? (...args: unknown[]) => request({ type: 'call', method: `${name}.${method}`, args })
+            : undefined,
+      },
+    );
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    ...(repositories as unknown as Repositories),
+    kind: 'pglite',
+    location: redactUrl(url),
+    health: () => measureHealth('pglite', async () => void (await request({ type: 'ping' }))),
+    close: () =>
+      (closing ??= (async () => {
+        if (!dead) await request({ type: 'close' }).catch(() => undefined);
+        await worker.terminate();
+      })()),
+  };
+}
+
+function startWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker-host.js', import.meta.url), { workerData: init });
+  // Running from TypeScript sources (tests, tsx): register tsx in the worker, then load it.
+  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./worker-host.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
