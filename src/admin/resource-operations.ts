@@ -2,7 +2,7 @@ import { redactSecrets } from '../policy/diff.js';
 import { PolicyError } from '../policy/errors.js';
 import { parseResourceFile, type SourcedDocument } from '../policy/resource-file.js';
 import { planApply, planDelete, type ChangeSummary } from '../policy/resource-plan.js';
-import { RESOURCE_KINDS, type ResourceKind } from '../policy/resource-schemas.js';
+import { RESOURCE_KINDS, SPEC_SCHEMAS, type ResourceKind } from '../policy/resource-schemas.js';
 import { StoreError } from '../store/errors.js';
 import type { ResourcePlan, ResourceSnapshot } from '../store/repositories/resources.js';
 import { optionalString, stringArg } from './args.js';
@@ -60,6 +60,12 @@ function parseResourceFiles(files: Array<{ source: string; text: string }>): Sou
   return documents;
 }
 
+/** jsonb reorders keys; parsing through the schema gives them back in the documented order. */
+function inDeclaredOrder(kind: ResourceKind, spec: Record<string, unknown>): Record<string, unknown> {
+  const parsed = SPEC_SCHEMAS[kind].safeParse(spec);
+  return parsed.success ? (parsed.data as Record<string, unknown>) : spec;
+}
+
 function kindArg(args: Record<string, unknown>): ResourceKind {
   const kind = stringArg(args, 'kind').replace(/s$/, '');
   if (!(RESOURCE_KINDS as readonly string[]).includes(kind)) {
@@ -99,6 +105,6 @@ export const resourceOperations: Record<string, Operation> = {
       kind === 'target' ? snapshot.targets : kind === 'role' ? snapshot.roles : snapshot.identities;
     const selected = name ? rows.filter((row) => row.name === name) : rows;
     if (name && selected.length === 0) throw new PolicyError('not_found', `no ${kind} named "${name}"`);
-    return selected.map((row) => ({ kind, name: row.name, spec: redactSecrets(row.spec) }));
+    return selected.map((row) => ({ kind, name: row.name, spec: redactSecrets(inDeclaredOrder(kind, row.spec)) }));
   },
 };

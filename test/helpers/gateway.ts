@@ -35,10 +35,9 @@ export async function prepareGatewayFiles(options: TestGatewaySettings = {}): Pr
   const temp = options.dataDir ? null : makeTempDir('cgw-');
   const dataDir = options.dataDir ?? temp!.path;
   const storeDir = join(dataDir, 'store');
+  mkdirSync(dataDir, { recursive: true });
   if (!options.storeUrl && !options.dataDir) {
-    const template = process.env.CUSTOS_TEST_STORE_TEMPLATE ?? (await ensureStoreTemplate());
-    mkdirSync(dataDir, { recursive: true });
-    copyStoreTemplate(template, storeDir);
+    copyStoreTemplate(process.env.CUSTOS_TEST_STORE_TEMPLATE ?? (await ensureStoreTemplate()), storeDir);
   }
   const settings = mergeSettings(
     {
