@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../core/config.js';
 import { ensureSelfSignedTls, ensureSshHostKey } from '../core/generated-keys.js';
 import { formatHostPort, type Listener, type ListenAddress } from '../core/listener.js';
 import type { Logger } from '../core/logger.js';
+import { registerGatewayMetrics } from '../core/gateway-metrics.js';
 import { Metrics } from '../core/metrics.js';
 import { VERSION } from '../core/version.js';
 import { AdminSocketServer } from '../admin/socket-server.js';
@@ -52,12 +53,16 @@ export class Gateway {
 
     const store = await openStore(config.store.url);
     const metrics = new Metrics();
+    const standard = registerGatewayMetrics(metrics);
     const auditEvents = metrics.counter('custos_audit_events_total', 'Audit events appended to the chain');
     const auditFailures = metrics.counter('custos_audit_failures_total', 'Audit events that could not be written');
     const audit = new AuditLog(store, {
       logger,
       onAppended: (events) => auditEvents({}, events.length),
-      onFailure: () => auditFailures(),
+      onFailure: (error) => {
+        auditFailures();
+        standard.errors({ layer: error.layer, code: error.code });
+      },
     });
     const memory = metrics.gauge('custos_process_resident_memory_bytes', 'Resident memory of the gateway process');
     const auditPending = metrics.gauge('custos_audit_pending_events', 'Audit events waiting to be written');

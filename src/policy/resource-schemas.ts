@@ -30,6 +30,20 @@ const hostPort = z.string().refine(
   { message: 'expected host:port' },
 );
 
+function publicKeyLine(message: string) {
+  return z.string().refine(
+    (line) => {
+      try {
+        parsePublicKeyLine(line);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message },
+  );
+}
+
 const duration = z.string().refine(isDuration, { message: 'expected a duration such as 8h, 30m or 1h30m' });
 
 const credentialSet = z
@@ -54,20 +68,7 @@ export const targetSpecSchema = z
       })
       .strict()
       .optional(),
-    hostKey: z
-      .string()
-      .refine(
-        (line) => {
-          try {
-            parsePublicKeyLine(line);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'expected an OpenSSH public key line (e.g. the contents of ssh_host_ed25519_key.pub)' },
-      )
-      .optional(),
+    hostKey: publicKeyLine('expected an OpenSSH public key line (e.g. the contents of ssh_host_ed25519_key.pub)').optional(),
     database: z.string().min(1).optional(),
     kubeconfig: z.string().startsWith('file:', 'expected file:PATH').optional(),
     tls: z
@@ -102,21 +103,7 @@ export const identitySpecSchema = z
     description: z.string().optional(),
     email: z.string().optional(),
     roles: z.array(z.string().min(1)).default([]),
-    sshKeys: z
-      .array(
-        z.string().refine(
-          (line) => {
-            try {
-              parsePublicKeyLine(line);
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          { message: 'expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)' },
-        ),
-      )
-      .default([]),
+    sshKeys: z.array(publicKeyLine('expected an OpenSSH public key line (ssh-ed25519 AAAA… comment)')).default([]),
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -37,10 +37,14 @@ export class WebListener implements Listener {
 
   async start(signal: AbortSignal): Promise<ListenAddress> {
     const app = Fastify({ logger: false, trustProxy: false, bodyLimit: 1024 * 1024 });
+    const errors = this.deps.metrics.counter('custos_errors_total', 'Errors, by layer and code');
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof WebError) return reply.status(error.status).send({ error: error.code, message: error.message });
       const status = (error as { statusCode?: number }).statusCode ?? 500;
-      if (status >= 500) this.deps.logger.error('web request failed', { error });
+      if (status >= 500) {
+        errors({ layer: 'web', code: 'internal' });
+        this.deps.logger.error('web request failed', { error });
+      }
       return reply.status(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: status >= 500 ? 'internal error' : (error as Error).message });
     });
     app.get('/healthz', async (_request, reply) => {

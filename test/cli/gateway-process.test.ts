@@ -37,6 +37,9 @@ describe('custos start on a fresh data dir', () => {
     expect(text).toMatch(/^# TYPE custos_audit_events_total counter$/m);
     expect(text).toMatch(/^custos_audit_events_total [1-9]\d*$/m);
     expect(text).toMatch(/^custos_process_resident_memory_bytes \d+$/m);
+    for (const family of ['custos_connections_total', 'custos_sessions_total', 'custos_sessions_active', 'custos_errors_total']) {
+      expect(text).toContain(`# TYPE ${family} `);
+    }
   });
 
   it('generated its SSH host key and TLS material, private keys readable by the owner only', () => {
