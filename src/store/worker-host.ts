@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connectDatabase } from './connect.js';
 import { createRepositories } from './repositories/index.js';
-import { toStoreError, translateErrors } from './store.js';
+import { toStoreError, translateErrors } from './error-translation.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /**

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { redactUrl, type ConnectOptions } from './connect.js';
 import { StoreError } from './errors.js';
 import { REPOSITORY_NAMES, type Repositories } from './repositories/index.js';
-import { measureHealth, type Store } from './store.js';
+import { measureHealth, type Store } from './store-api.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 type ToWorkerBody = ToWorker extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
