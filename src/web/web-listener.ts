@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../core/config.js';
 import type { Listener, ListenAddress } from '../core/listener.js';
@@ -36,9 +37,15 @@ export class WebListener implements Listener {
   ) {}
 
   async start(signal: AbortSignal): Promise<ListenAddress> {
-    const app = Fastify({ logger: false, trustProxy: false, bodyLimit: 1024 * 1024 });
+    const { config } = this.deps;
+    // Under `web.tls` the listener speaks HTTPS with the gateway's certificate (and the
+    // viewer's cookie is marked Secure).
+    const https = config.web.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
+    const app = Fastify({ logger: false, trustProxy: false, bodyLimit: 1024 * 1024, ...https }) as unknown as FastifyInstance;
     app.setErrorHandler((error, _request, reply) => {
-      if (error instanceof WebError) return reply.status(error.status).send({ error: error.code, message: error.message });
+      if (error instanceof WebError) {
+        return reply.status(error.status).headers(error.headers).send({ error: error.code, message: error.message });
+      }
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) this.deps.logger.error('web request failed', { error });
       return reply.status(status).send({ error: status >= 500 ? 'internal' : 'bad_request', message: status >= 500 ? 'internal error' : (error as Error).message });
