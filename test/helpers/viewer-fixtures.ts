@@ -116,10 +116,9 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
     startedAt,
   });
   let recordingPath: string | null = null;
-  let digest: { bytes: number; sha256: string } | null = null;
   if (fixture.events) {
     recordingPath = join(recordingsDir, `${id}-0.cast`);
-    digest = writeCast(recordingPath, fixture.events, fixture.header);
+    writeCast(recordingPath, fixture.events, fixture.header);
     await store.sessions.addChannel({
       sessionId: id,
       channelId: 0,

@@ -121,11 +121,13 @@ export function segmentEvents(lines: Iterable<{ bytes: Buffer }>, segment: Repla
 }
 
 function label(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is removed
   const clean = stripEscapes(text).replace(/[\x00-\x1f\x7f]/g, ' ');
   return clean.length > MAX_LABEL ? `${clean.slice(0, MAX_LABEL - 1)}…` : clean;
 }
 
 function stripEscapes(text: string): string {
   // CSI and SS3 sequences (arrow keys, etc.) and OSC strings.
+  // eslint-disable-next-line no-control-regex -- escape sequences are what is removed
   return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1bO.|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b./g, '');
 }
