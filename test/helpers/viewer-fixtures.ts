@@ -205,3 +205,67 @@ export async function signIn(baseUrl: string, identity: string, token: string): 
   const body = (await response.json()) as { csrfToken: string };
   return { cookie: setCookie.split(';')[0]!, csrf: body.csrfToken };
 }
+
+/**
+ * Bulk session rows written straight into a store no gateway holds (multi-row inserts), for
+ * scale tests and benchmarks. Deterministic: session i starts `i` minutes after `from`,
+ * belongs to identities[i % n], every 10th is live, every 7th carries ticket `T-<i % 100>`.
+ */
+export async function insertManySessions(
+  storeUrl: string,
+  count: number,
+  identities: FixtureIdentity[],
+  from = Date.parse('2024-01-01T00:00:00Z'),
+): Promise<void> {
+  const { connectDatabase } = await import('../../src/store/connect.js');
+  const { sessions } = await import('../../src/store/schema/index.js');
+  const { sql } = await import('drizzle-orm');
+  const database = await connectDatabase(storeUrl);
+  try {
+    // One transaction, indexes rebuilt once at the end instead of maintained per row.
+    await database.db.transaction(async (tx) => {
+      const indexes = (await tx.execute(
+        sql`select indexname, indexdef from pg_indexes where tablename = 'sessions' and indexname <> 'sessions_pkey'`,
+      )) as unknown as { rows: Array<{ indexname: string; indexdef: string }> };
+      for (const index of indexes.rows) await tx.execute(sql.raw(`drop index "${index.indexname}"`));
+      for (let start = 0; start < count; start += 2000) {
+        const rows = [];
+        for (let i = start; i < Math.min(count, start + 2000); i++) {
+          const identity = identities[i % identities.length]!;
+          const startedAt = new Date(from + i * 60_000);
+          const live = i % 10 === 0;
+          rows.push({
+            id: `ses_bulk${String(i).padStart(8, '0')}`,
+            protocol: (i % 3 === 0 ? 'postgres' : 'ssh') as 'postgres' | 'ssh',
+            state: (live ? 'live' : 'closed') as 'live' | 'closed',
+            identityId: identity.id,
+            identityName: identity.name,
+            identityKind: identity.kind,
+            identityOwner: identity.owner,
+            credentialId: `ssh-key:SHA256:bulk-${identity.name}`,
+            target: `web${i % 50}`,
+            targetAddress: '10.0.0.1:22',
+            login: 'deploy',
+            database: null,
+            clientAddr: '127.0.0.1:40000',
+            node: 'bulk',
+            grantId: null,
+            ticket: i % 7 === 0 ? `T-${i % 100}` : null,
+            startedAt,
+            endedAt: live ? null : new Date(startedAt.getTime() + 30_000),
+            expiresAt: null,
+            endReason: live ? null : 'client disconnected',
+            recordingPath: null,
+            recordingBytes: null,
+            recordingSha256: null,
+            stats: {},
+          });
+        }
+        await tx.insert(sessions).values(rows);
+      }
+      for (const index of indexes.rows) await tx.execute(sql.raw(index.indexdef));
+    });
+  } finally {
+    await database.close();
+  }
+}

@@ -21,7 +21,7 @@ let tg: TestGateway;
 let base: string;
 let recordingsDir: string;
 const people: Record<string, { identity: FixtureIdentity; token: string; cookie: string; csrf: string }> = {};
-const ids: Record<string, string> = {};
+const ids = {} as Record<'alice1' | 'alice2' | 'bob1' | 'bot1' | 'interrupted', string>;
 
 async function api(who: string, path: string, init: RequestInit = {}): Promise<Response> {
   const person = people[who]!;

@@ -126,7 +126,7 @@ describe('viewer in Chromium', () => {
     await expect.poll(terminalText, { timeout: 20_000 }).toContain('MARKER-TEXT-42');
     await expect.poll(terminalText).toContain('<script>window.__xss=1</script>');
     expect(await terminalText()).toContain('<img src=x onerror="window.__xss=2">');
-    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.locator('[data-testid=player] script').count()).toBe(0);
     await shot('session');
@@ -158,7 +158,7 @@ describe('viewer in Chromium', () => {
     expect(tableText).toContain("select '<img src=x onerror=window.__xss=3>'");
     expect(tableText).toContain('relation "nope" does not exist');
     expect(await page.locator('img[src="x"]').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
     await shot('queries');
 
     await page.selectOption('form.filters select[name=status]', 'ok');
