@@ -18,6 +18,5 @@ CREATE TABLE "web_sessions" (
 CREATE INDEX "web_sessions_identity_idx" ON "web_sessions" USING btree ("identity_id");--> statement-breakpoint
 CREATE INDEX "web_sessions_expires_idx" ON "web_sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "queries_identity_id_idx" ON "queries" USING btree ("identity_id","id");--> statement-breakpoint
-CREATE INDEX "sessions_started_id_idx" ON "sessions" USING btree ("started_at","id");--> statement-breakpoint
 CREATE INDEX "sessions_identity_id_idx" ON "sessions" USING btree ("identity_id","started_at");--> statement-breakpoint
 CREATE INDEX "sessions_ticket_idx" ON "sessions" USING btree ("ticket");

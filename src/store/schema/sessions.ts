@@ -38,8 +38,7 @@ export const sessions = pgTable(
     index('sessions_identity_idx').on(table.identityName, table.startedAt),
     index('sessions_target_idx').on(table.target, table.startedAt),
     index('sessions_state_idx').on(table.state),
-    // The viewer's keyset pagination (started_at, id) and its "own sessions" scope.
-    index('sessions_started_id_idx').on(table.startedAt, table.id),
+    // The viewer's "own sessions" scope and ticket filter.
     index('sessions_identity_id_idx').on(table.identityId, table.startedAt),
     index('sessions_ticket_idx').on(table.ticket),
   ],
