@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 
 /**
- * No inline script anywhere: scripts only from this origin. `wasm-unsafe-eval` lets the
- * player compile its terminal emulator (WebAssembly shipped inside its bundle); it does not
- * allow eval of JavaScript. Styles may be set inline because the player sizes its terminal
- * with style attributes; CSS cannot run script.
+ * No inline script or style anywhere: both only from this origin. `wasm-unsafe-eval` lets
+ * the player compile its terminal emulator (WebAssembly shipped inside its bundle); it does
+ * not allow eval of JavaScript.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self' data:",
   "connect-src 'self'",

@@ -37,7 +37,15 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     });
     const views = new ViewLog(audit);
     const replay = new ReplayService({ logger, ...(options.segmentBytes ? { segmentBytes: options.segmentBytes } : {}) });
-    app.addHook('onClose', async () => replay.close());
+    // Dead web sessions are kept a day (for incident review), then removed.
+    const purge = setInterval(() => {
+      void store.webSessions.purge(new Date(Date.now() - 86_400_000)).catch((error: unknown) => logger.warn('could not purge web sessions', { error }));
+    }, 3_600_000);
+    purge.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(purge);
+      replay.close();
+    });
 
     addSecurityHeaders(app, { tls });
     await app.register(websocket, {
