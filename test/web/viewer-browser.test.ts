@@ -33,7 +33,7 @@ function recordingEvents(): CastEvent[] {
   const events: CastEvent[] = [
     [0.2, 'o', '$ '],
     [0.5, 'i', 'echo MARKER-TEXT-42\r'],
-    [0.6, 'o', 'echo MARKER-TEXT-42\r\nMARKER-TEXT-42\r\n$ '],
+    [0.6, 'o', 'echo MARKER-TEXT-42\r\nMARKER-TEXT-42\r\n\x1b[32mGREEN-TEXT\x1b[0m\r\n$ '],
     [1.0, 'o', '<script>window.__xss=1</script>\r\n<img src=x onerror="window.__xss=2">\r\n$ '],
   ];
   for (let i = 0; i < 200; i++) events.push([2 + i * 0.2, 'o', `filler line ${i} ${'.'.repeat(60)}\r\n`]);
@@ -129,6 +129,15 @@ describe('viewer in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.locator('[data-testid=player] script').count()).toBe(0);
+    // Colours come from the player's theme (a player mounted before its element is in the
+    // document renders every colour black).
+    const green = await page.evaluate(() => {
+      type El = { children: { length: number }; textContent: string | null };
+      const g = globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<El> }; getComputedStyle(e: El): { color: string } };
+      const leaf = [...g.document.querySelectorAll('[data-testid=player] .ap-term span')].find((el) => el.children.length === 0 && (el.textContent ?? '').includes('GREEN-TEXT'));
+      return leaf ? g.getComputedStyle(leaf).color : 'not found';
+    });
+    expect(green).toBe('rgb(78, 191, 34)');
     await shot('session');
 
     // Seek near the end: that segment starts from a server-side terminal snapshot.

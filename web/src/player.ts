@@ -27,7 +27,6 @@ export function mountReplay(container: HTMLElement, indexUrl: string, index: Rep
   const speed = h('select', { 'aria-label': 'Speed', 'data-testid': 'speed' }, ...SPEEDS.map((value) => h('option', { value: String(value) }, `${value}×`)));
   speed.value = '1';
   const markerList = h('ol', { class: 'markers', 'data-testid': 'markers' });
-  let player = create(0, 1, true);
 
   function create(startAt: number, rate: number, autoPlay: boolean): AsciinemaPlayer.Player {
     clear(stage);
@@ -81,6 +80,9 @@ export function mountReplay(container: HTMLElement, indexUrl: string, index: Rep
     ),
     index.markers.length ? h('details', { class: 'marker-box', open: true }, h('summary', {}, `Markers (${index.markers.length})`), markerList) : null,
   );
+  // Created once its element is in the document: the player reads its colour theme from
+  // the element's computed style when it mounts.
+  let player = create(0, 1, true);
   const handle: PlayerHandle = {
     player,
     dispose: () => handle.player.dispose(),
@@ -93,6 +95,7 @@ export function mountLive(container: HTMLElement, wsUrl: string): PlayerHandle {
   const stage = h('div', { class: 'player', 'data-testid': 'player' });
   clear(container);
   append(container, h('p', { class: 'live-badge' }, '● live'), stage);
+  // After the element is in the document (see mountReplay).
   const player = AsciinemaPlayer.create({ driver: 'websocket', url: wsUrl, bufferTime: 0 } as unknown as AsciinemaPlayer.Source, stage, {
     autoPlay: true,
     fit: 'width',

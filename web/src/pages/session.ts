@@ -100,7 +100,7 @@ export function renderSession(main: HTMLElement, id: string): () => void {
           ['Duration', s.state === 'live' ? 'running' : duration(s.startedAt, s.endedAt)],
           ['Access expires', time(s.expiresAt as string | null)],
           ['End reason', text(s.endReason)],
-          ['Recording digest', text(s.recordingSha256)],
+          ...(s.recordingSha256 ? [['Session recording digest', text(s.recordingSha256)] as [string, string]] : []),
         ]),
         integrity,
       ),
