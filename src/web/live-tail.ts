@@ -10,12 +10,16 @@ import { parseQuery } from './params.js';
 import { locateRecording } from './recording-files.js';
 import { parseEvent, parseHeader } from './replay/cast-lines.js';
 import { pickRecording, visibleSession } from './session-access.js';
-import { ownOrigin, viewerOf } from './viewer-context.js';
+import { parseCookies } from './cookies.js';
+import { cookieName, ownOrigin, viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
+import type { WebSessions } from './web-sessions.js';
 
 const liveQuery = z.object({ channel: z.string().max(12).optional() }).strict();
 const POLL_MS = 250;
 const STATE_EVERY_MS = 1000;
+/** How often a watcher's web session is re-checked (sign-out, expiry, token revocation). */
+const RECHECK_VIEWER_MS = 15_000;
 const COALESCE_CHARS = 64 * 1024;
 const MAX_BUFFERED = 8 * 1024 * 1024;
 export const LIVE_PROTOCOL = 'v2.asciicast';
@@ -23,6 +27,8 @@ export const LIVE_PROTOCOL = 'v2.asciicast';
 interface Prepared {
   sessionId: string;
   path: string;
+  /** Still signed in? (The web session is re-checked while the socket is open.) */
+  stillSignedIn: () => Promise<boolean>;
 }
 
 const prepared = new WeakMap<FastifyRequest, Prepared>();
@@ -33,8 +39,12 @@ const prepared = new WeakMap<FastifyRequest, Prepared>();
  * (at least every second), until the session ends. asciinema-player's websocket driver
  * plays it.
  */
-export function registerLiveTail(app: FastifyInstance, deps: { store: Store; config: GatewayConfig; views: ViewLog; logger: Logger }): void {
-  const { store, config, views, logger } = deps;
+export function registerLiveTail(
+  app: FastifyInstance,
+  deps: { store: Store; config: GatewayConfig; views: ViewLog; logger: Logger; sessions: WebSessions },
+): void {
+  const { store, config, views, logger, sessions } = deps;
+  const cookie = cookieName(config.web.tls);
 
   app.get<{ Params: { id: string } }>(
     '/api/sessions/:id/live',
@@ -54,7 +64,12 @@ export function registerLiveTail(app: FastifyInstance, deps: { store: Store; con
           target: detail.session.target,
           data: { watched: detail.session.identityName, channel: recording.channel, state: detail.session.state },
         });
-        prepared.set(request, { sessionId: detail.session.id, path: file.realPath });
+        const secret = parseCookies(request.headers.cookie).get(cookie);
+        prepared.set(request, {
+          sessionId: detail.session.id,
+          path: file.realPath,
+          stillSignedIn: async () => (await sessions.resolve(secret))?.webSessionId === viewer.webSessionId,
+        });
       },
     },
     (socket: WebSocket, request: FastifyRequest) => {
@@ -73,6 +88,7 @@ async function tail(socket: WebSocket, target: Prepared, store: Store, logger: L
   let carry = Buffer.alloc(0);
   let headerSent = false;
   let lastStateCheck = 0;
+  let lastViewerCheck = Date.now();
   let ended = false;
   let closed = false;
   socket.on('close', () => (closed = true));
@@ -135,6 +151,13 @@ async function tail(socket: WebSocket, target: Prepared, store: Store, logger: L
         } while (lines.length > 0 && !closed && socket.bufferedAmount < MAX_BUFFERED);
       }
       if (ended) break;
+      if (Date.now() - lastViewerCheck >= RECHECK_VIEWER_MS) {
+        lastViewerCheck = Date.now();
+        if (!(await target.stillSignedIn())) {
+          if (!closed) socket.close(4001, 'signed out');
+          return;
+        }
+      }
       if (Date.now() - lastStateCheck >= STATE_EVERY_MS) {
         lastStateCheck = Date.now();
         const session = await store.sessions.get(target.sessionId);

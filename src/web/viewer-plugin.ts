@@ -58,7 +58,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerAuthRoutes(app, sessions, { tls });
     registerSessionRoutes(app, { store, config });
     registerRecordingRoutes(app, { store, config, replay, views });
-    registerLiveTail(app, { store, config, views, logger });
+    registerLiveTail(app, { store, config, views, logger, sessions });
     registerQueryRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
     registerAssets(app, options.assetsDir);
