@@ -12,6 +12,19 @@ export default tseslint.config(
     },
   },
   {
+    // The viewer never parses strings as HTML: recorded content must stay inert.
+    files: ['web/src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'build DOM with dom.ts h(); text only' },
+        { property: 'outerHTML', message: 'build DOM with dom.ts h(); text only' },
+        { property: 'insertAdjacentHTML', message: 'build DOM with dom.ts h(); text only' },
+        { object: 'document', property: 'write', message: 'build DOM with dom.ts h(); text only' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

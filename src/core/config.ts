@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
+import { isDuration } from './duration.js';
 import { parseHostPort } from './listener.js';
 
 /**
@@ -25,6 +26,7 @@ export interface GatewayConfig {
   ssh: { hostKey: string; notice: string };
   postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number };
   recordings: { dir: string };
+  web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
   admin: { socket: string };
   log: { level: LogLevel };
 }
@@ -49,6 +51,9 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
   { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
   { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
+  { path: 'web.tls', env: 'CUSTOS_WEB_TLS', type: 'boolean', default: 'false' },
+  { path: 'web.sessionIdleTimeout', env: 'CUSTOS_WEB_SESSION_IDLE_TIMEOUT', type: 'string', default: '30m' },
+  { path: 'web.sessionMaxAge', env: 'CUSTOS_WEB_SESSION_MAX_AGE', type: 'string', default: '12h' },
   { path: 'admin.socket', env: 'CUSTOS_ADMIN_SOCKET', type: 'string', default: '<dataDir>/admin.sock' },
   { path: 'log.level', env: 'CUSTOS_LOG_LEVEL', type: 'string', default: 'info' },
 ];
@@ -79,6 +84,14 @@ const fileSchema = z
       .partial()
       .strict(),
     recordings: z.object({ dir: z.string() }).partial().strict(),
+    web: z
+      .object({
+        tls: z.boolean(),
+        sessionIdleTimeout: z.string().refine(isDuration, { message: 'expected a duration such as 30m' }),
+        sessionMaxAge: z.string().refine(isDuration, { message: 'expected a duration such as 12h' }),
+      })
+      .partial()
+      .strict(),
     admin: z.object({ socket: z.string() }).partial().strict(),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']) }).partial().strict(),
   })
@@ -163,6 +176,11 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       startupTimeoutMs: file.postgres?.startupTimeoutMs ?? 10_000,
     },
     recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
+    web: {
+      tls: file.web?.tls ?? false,
+      sessionIdleTimeout: file.web?.sessionIdleTimeout ?? '30m',
+      sessionMaxAge: file.web?.sessionMaxAge ?? '12h',
+    },
     admin: { socket: at(file.admin?.socket, inData('admin.sock')) },
     log: { level: file.log?.level ?? 'info' },
   };

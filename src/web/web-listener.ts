@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../core/config.js';
 import type { Listener, ListenAddress } from '../core/listener.js';
@@ -36,10 +37,16 @@ export class WebListener implements Listener {
   ) {}
 
   async start(signal: AbortSignal): Promise<ListenAddress> {
-    const app = Fastify({ logger: false, trustProxy: false, bodyLimit: 1024 * 1024 });
+    const { config } = this.deps;
+    // Under `web.tls` the listener speaks HTTPS with the gateway's certificate (and the
+    // viewer's cookie is marked Secure).
+    const https = config.web.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {};
+    const app = Fastify({ logger: false, trustProxy: false, bodyLimit: 1024 * 1024, ...https }) as unknown as FastifyInstance;
     const errors = this.deps.metrics.counter('custos_errors_total', 'Errors, by layer and code');
     app.setErrorHandler((error, _request, reply) => {
-      if (error instanceof WebError) return reply.status(error.status).send({ error: error.code, message: error.message });
+      if (error instanceof WebError) {
+        return reply.status(error.status).headers(error.headers).send({ error: error.code, message: error.message });
+      }
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) {
         errors({ layer: 'web', code: 'internal' });

@@ -4,6 +4,8 @@ import { queryRepository } from './queries.js';
 import { resourceRepository } from './resources.js';
 import { sessionRepository } from './sessions.js';
 import { tokenRepository } from './tokens.js';
+import { viewerRepository } from './viewer.js';
+import { webSessionRepository } from './web-sessions.js';
 
 /**
  * Every repository over one database. In embedded mode this object lives in the store's
@@ -17,8 +19,10 @@ export function createRepositories(db: Db) {
     tokens: tokenRepository(db),
     sessions: sessionRepository(db),
     queries: queryRepository(db),
+    viewer: viewerRepository(db),
+    webSessions: webSessionRepository(db),
   };
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions'] as const satisfies ReadonlyArray<keyof Repositories>;

@@ -11,3 +11,4 @@ export { sessions } from './sessions.js';
 export { targets } from './targets.js';
 export { tokens } from './tokens.js';
 export { storeMeta } from './store-meta.js';
+export { webSessions } from './web-sessions.js';

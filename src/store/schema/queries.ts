@@ -37,5 +37,7 @@ export const queries = pgTable(
     index('queries_session_idx').on(table.sessionId, table.seq),
     index('queries_target_idx').on(table.target, table.startedAt),
     index('queries_started_idx').on(table.startedAt),
+    // The viewer's "own queries" scope, newest first by id.
+    index('queries_identity_id_idx').on(table.identityId, table.id),
   ],
 );

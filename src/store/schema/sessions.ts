@@ -38,5 +38,8 @@ export const sessions = pgTable(
     index('sessions_identity_idx').on(table.identityName, table.startedAt),
     index('sessions_target_idx').on(table.target, table.startedAt),
     index('sessions_state_idx').on(table.state),
+    // The viewer's "own sessions" scope and ticket filter.
+    index('sessions_identity_id_idx').on(table.identityId, table.startedAt),
+    index('sessions_ticket_idx').on(table.ticket),
   ],
 );

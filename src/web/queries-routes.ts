@@ -1,0 +1,161 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { QueryRow } from '../store/repositories/queries.js';
+import type { QueryPageFilter, ViewerScope } from '../store/repositories/viewer.js';
+import type { Store } from '../store/store.js';
+import { csvRow } from './csv.js';
+import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
+import { scopeFor, viewerOf } from './viewer-context.js';
+import type { ViewLog } from './view-log.js';
+
+const filterFields = {
+  identity: text,
+  session: text,
+  target: text,
+  status: z.enum(['ok', 'error', 'skipped', 'cancelled', 'unfinished']).optional(),
+  since: time,
+  until: time,
+};
+const listQuery = z.object({ ...filterFields, cursor: z.string().max(200).optional(), limit: limit(500, 100) }).strict();
+const exportQuery = z.object({ ...filterFields, format: z.enum(['csv', 'jsonl']) }).strict();
+
+type Filter = Omit<QueryPageFilter, 'order' | 'limit'>;
+
+export const CSV_COLUMNS = [
+  'id',
+  'session_id',
+  'seq',
+  'identity',
+  'target',
+  'database',
+  'db_user',
+  'protocol',
+  'started_at',
+  'duration_ms',
+  'command_tag',
+  'row_count',
+  'status',
+  'sqlstate',
+  'error_message',
+  'statement',
+  'params',
+] as const;
+
+function toFilter(query: z.infer<typeof listQuery> | z.infer<typeof exportQuery>): Filter {
+  return {
+    ...(query.identity ? { identity: query.identity } : {}),
+    ...(query.session ? { sessionId: query.session } : {}),
+    ...(query.target ? { target: query.target } : {}),
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.since ? { since: query.since } : {}),
+    ...(query.until ? { until: query.until } : {}),
+  };
+}
+
+/** A statement as the viewer and the exports show it. */
+export function queryView(row: QueryRow) {
+  return {
+    id: row.id,
+    sessionId: row.sessionId,
+    seq: row.seq,
+    identity: row.identityName,
+    target: row.target,
+    database: row.database,
+    dbUser: row.dbUser,
+    protocol: row.protocol,
+    statement: row.statement,
+    params: row.params,
+    startedAt: row.startedAt.toISOString(),
+    durationMs: row.durationMs,
+    commandTag: row.commandTag,
+    rowCount: row.rowCount,
+    status: row.status,
+    sqlstate: row.sqlstate,
+    errorMessage: row.errorMessage,
+  };
+}
+
+function csvLine(row: QueryRow): string {
+  return csvRow([
+    row.id,
+    row.sessionId,
+    row.seq,
+    row.identityName,
+    row.target,
+    row.database,
+    row.dbUser,
+    row.protocol,
+    row.startedAt,
+    row.durationMs,
+    row.commandTag,
+    row.rowCount,
+    row.status,
+    row.sqlstate,
+    row.errorMessage,
+    row.statement,
+    row.params,
+  ]);
+}
+
+/** GET /api/queries (paginated, newest first) and /api/queries/export (CSV or JSON lines). */
+export function registerQueryRoutes(app: FastifyInstance, deps: { store: Store; views: ViewLog }): void {
+  const { store, views } = deps;
+
+  app.get('/api/queries', async (request) => {
+    const viewer = viewerOf(request);
+    const query = parseQuery(listQuery, request.query);
+    const scope = await scopeFor(store, viewer, viewer.rights.queries, 'queries');
+    const beforeId = decodeCursor(query.cursor, z.number().int());
+    const rows = await store.viewer.queriesPage(scope, {
+      ...toFilter(query),
+      ...(beforeId !== undefined ? { beforeId } : {}),
+      order: 'desc',
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    return {
+      items: page.map(queryView),
+      nextCursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.id) : null,
+    };
+  });
+
+  /**
+   * Exactly the filtered set as it stood when the export began: rows up to the newest id
+   * at that moment, oldest first, streamed page by page.
+   */
+  app.get('/api/queries/export', async (request, reply) => {
+    const viewer = viewerOf(request);
+    const query = parseQuery(exportQuery, request.query);
+    const scope = await scopeFor(store, viewer, viewer.rights.queries, 'queries');
+    const filter = toFilter(query);
+    const throughId = await store.viewer.lastQueryId();
+    await views.record(viewer, {
+      type: 'web.queries.export',
+      sessionId: filter.sessionId ?? null,
+      target: filter.target ?? null,
+      data: {
+        format: query.format,
+        filter: { ...filter, since: filter.since?.toISOString() ?? null, until: filter.until?.toISOString() ?? null },
+        scope: scope.identityIds === null ? 'all' : 'own',
+        throughId,
+      },
+    });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    reply.header('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    reply.header('content-disposition', `attachment; filename="custos-queries-${stamp}.${query.format}"`);
+    return reply.send(Readable.from(exportLines(store, scope, filter, throughId, query.format)));
+  });
+}
+
+async function* exportLines(store: Store, scope: ViewerScope, filter: Filter, throughId: number, format: 'csv' | 'jsonl'): AsyncGenerator<string> {
+  if (format === 'csv') yield csvRow([...CSV_COLUMNS]);
+  let afterId = 0;
+  while (true) {
+    const rows = await store.viewer.queriesPage(scope, { ...filter, afterId, throughId, order: 'asc', limit: 1000 });
+    if (rows.length === 0) return;
+    yield rows.map((row) => (format === 'csv' ? csvLine(row) : `${JSON.stringify(queryView(row))}\n`)).join('');
+    afterId = rows.at(-1)!.id;
+    if (rows.length < 1000) return;
+  }
+}

@@ -1,0 +1,123 @@
+import { get, queryString } from '../api.js';
+import { append, clear, h, type Child } from '../dom.js';
+import { filterForm, filterValues, type FilterField } from '../filters.js';
+import { json, time } from '../format.js';
+import { navigate } from '../router.js';
+
+interface AuditEvent {
+  seq: number;
+  time: string;
+  type: string;
+  actor: string;
+  identity: string | null;
+  sessionId: string | null;
+  target: string | null;
+  data: Record<string, unknown>;
+  hash: string;
+}
+
+interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string } | null;
+  fault: { seq: number; reason?: string; message?: string } | null;
+  checkedAt: string;
+}
+
+const FIELDS: FilterField[] = [
+  { name: 'category', label: 'Show', type: 'select', options: ['changes', 'access', 'viewer', 'sessions', 'all'] },
+  { name: 'identity', label: 'Identity' },
+  { name: 'actor', label: 'Actor' },
+  { name: 'target', label: 'Target' },
+  { name: 'type', label: 'Event type', placeholder: 'e.g. permission.grant' },
+  { name: 'since', label: 'From', type: 'datetime' },
+  { name: 'until', label: 'To', type: 'datetime' },
+];
+
+export function renderAudit(main: HTMLElement, params: URLSearchParams): () => void {
+  const chain = h('div', { class: 'chain', 'data-testid': 'chain' }, 'Verifying the audit chain…');
+  const body = h('tbody', {});
+  const status = h('p', { class: 'status' });
+  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
+  let cursor: string | null = null;
+
+  const load = async () => {
+    status.textContent = 'Loading…';
+    const query = queryString({ ...filterValues(FIELDS, params), ...(cursor ? { cursor } : {}) });
+    try {
+      const page = await get<{ items: AuditEvent[]; nextCursor: string | null }>(`/api/audit${query}`);
+      for (const event of page.items) append(body, row(event));
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      status.textContent = body.childElementCount === 0 ? 'No events match.' : `${body.childElementCount} events shown${cursor ? ' (more available)' : ''}.`;
+    } catch (err) {
+      status.textContent = (err as Error).message;
+      status.className = 'status error';
+    }
+  };
+  more.addEventListener('click', () => void load());
+
+  clear(main);
+  append(
+    main,
+    h('h1', {}, 'Audit'),
+    chain,
+    filterForm(FIELDS, params, (query) => navigate(`/audit${query}`)),
+    h(
+      'table',
+      { 'data-testid': 'audit', class: 'audit' },
+      h('thead', {}, h('tr', {}, ...['#', 'Time', 'Event', 'Actor', 'Identity', 'Target / session', 'Details'].map((title) => h('th', {}, title)))),
+      body,
+    ),
+    status,
+    more,
+  );
+  void load();
+  void (async () => {
+    try {
+      const result = await get<VerifyResult>('/api/audit/verify');
+      clear(chain);
+      chain.className = `chain ${result.ok ? 'ok' : 'broken'}`;
+      append(
+        chain,
+        result.ok
+          ? `Audit chain verified: ${result.checked} events, head #${result.head?.seq ?? 0} (${(result.head?.hash ?? '').slice(0, 16)}…), checked ${time(result.checkedAt)}.`
+          : `Audit chain BROKEN at event #${result.fault?.seq ?? '?'}: ${result.fault?.message ?? result.fault?.reason ?? 'unknown fault'} (${result.checked} events verified before it).`,
+      );
+    } catch (err) {
+      chain.textContent = `Could not verify the chain: ${(err as Error).message}`;
+    }
+  })();
+  return () => undefined;
+}
+
+function row(event: AuditEvent): HTMLElement {
+  return h(
+    'tr',
+    {},
+    h('td', {}, String(event.seq)),
+    h('td', {}, time(event.time)),
+    h('td', {}, h('code', {}, event.type)),
+    h('td', {}, event.actor),
+    h('td', {}, event.identity ?? '—'),
+    h('td', {}, event.sessionId ? h('a', { href: `/sessions/${encodeURIComponent(event.sessionId)}`, 'data-nav': true }, event.sessionId) : (event.target ?? '—')),
+    h('td', {}, details(event)),
+  );
+}
+
+function details(event: AuditEvent): Child {
+  const data = event.data;
+  if (event.type.startsWith('resource.')) {
+    return h(
+      'div',
+      {},
+      h('strong', {}, `${String(data.kind)} ${String(data.name)}`),
+      data.reason ? h('span', { class: 'hint' }, ` — ${String(data.reason)}`) : null,
+      h('div', { class: 'diff' }, h('div', {}, h('em', {}, 'before'), h('pre', {}, json(data.before ?? null))), h('div', {}, h('em', {}, 'after'), h('pre', {}, json(data.after ?? null)))),
+    );
+  }
+  if (event.type.startsWith('access.')) {
+    return h('span', {}, `${String(data.protocol ?? '')} ${String(data.action ?? '')} — ${String(data.reason ?? '')}`);
+  }
+  return h('details', {}, h('summary', {}, 'data'), h('pre', {}, json(data)));
+}
