@@ -23,7 +23,7 @@ export interface SshFixture {
   sshd: EphemeralSshd;
   gateway: TestGateway;
   dir: string;
-  keys: Record<'alice' | 'bob' | 'stranger' | 'upstream', KeyPair>;
+  keys: Record<'alice' | 'bob' | 'carol' | 'stranger' | 'upstream', KeyPair>;
   /** The OS user sshd lets in: the login every role allows. */
   login: string;
   port: number;
@@ -31,7 +31,7 @@ export interface SshFixture {
   sshOptions(key: KeyPair, extra?: string[]): string[];
   /** `ssh -p PORT USER@127.0.0.1 …` through the gateway. */
   sshArgs(key: KeyPair, user: string, rest?: string[], extra?: string[]): string[];
-  run(key: KeyPair, user: string, rest: string[], options?: { input?: string | Buffer; extra?: string[]; timeoutMs?: number }): Promise<SshRun>;
+  run(key: KeyPair, user: string, rest: string[], options?: { input?: string | Buffer; extra?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<SshRun>;
   /** The same command straight to sshd (the baseline OpenSSH behaviour). */
   runDirect(rest: string[], options?: { input?: string | Buffer }): Promise<SshRun>;
   apply(yaml: string): Promise<void>;
@@ -42,14 +42,14 @@ export interface FixtureOptions {
   settings?: Record<string, unknown>;
   /** Extra resources (YAML documents) applied after the standard ones. */
   resources?: string;
-  ttl?: string;
 }
 
 /**
  * A real OpenSSH sshd as the target `web1`, a gateway with the SSH listener, and the
  * standard resources: `alice` (role ops: login = the OS user, port forwarding, input
- * recorded) and `bob` (role readonly: same login, no port forwarding, on targets labelled
- * tier=readonly only). `web2` points at the same sshd with a wrong pinned host key.
+ * recorded), `bob` (role readonly: same login, no port forwarding, on targets labelled
+ * tier=readonly only) and the bot `carol` (owner alice, role brief: maxSessionTTL 2s).
+ * `web2` points at the same sshd with a wrong pinned host key.
  */
 export async function startSshFixture(options: FixtureOptions = {}): Promise<SshFixture> {
   const temp = makeTempDir('cssh-');
@@ -57,6 +57,7 @@ export async function startSshFixture(options: FixtureOptions = {}): Promise<Ssh
   const keys = {
     alice: makeKeyPair(dir, 'alice'),
     bob: makeKeyPair(dir, 'bob', 'ecdsa'),
+    carol: makeKeyPair(dir, 'carol', 'rsa'),
     stranger: makeKeyPair(dir, 'stranger'),
     upstream: makeKeyPair(dir, 'upstream'),
   };
@@ -100,13 +101,20 @@ spec:
   logins: [${login}]
   portForwarding: true
   recordInput: true
-  maxSessionTTL: ${options.ttl ?? '1h'}
+  maxSessionTTL: 1h
 ---
 kind: role
 name: readonly
 spec:
   targets: { tier: readonly }
   logins: [${login}]
+---
+kind: role
+name: brief
+spec:
+  targets: { env: test }
+  logins: [${login}]
+  maxSessionTTL: 2s
 ---
 kind: identity
 name: alice
@@ -121,9 +129,19 @@ spec:
   kind: human
   roles: [readonly]
   sshKeys: ["${keys.bob.publicLine}"]
+---
+kind: identity
+name: carol
+spec:
+  kind: bot
+  owner: alice
+  roles: [brief]
+  sshKeys: ["${keys.carol.publicLine}"]
 ${options.resources ? `---\n${options.resources}` : ''}`);
 
+  // OpenSSH keeps the first value given for an option: `extra` comes first to override.
   const sshOptions = (key: KeyPair, extra: string[] = []) => [
+    ...extra,
     '-F', '/dev/null',
     '-i', key.privatePath,
     '-o', 'IdentitiesOnly=yes',
@@ -131,7 +149,6 @@ ${options.resources ? `---\n${options.resources}` : ''}`);
     '-o', `UserKnownHostsFile=${knownHosts}`,
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'ConnectTimeout=20',
-    ...extra,
   ];
   const sshArgs = (key: KeyPair, user: string, rest: string[] = [], extra: string[] = []) => [
     ...sshOptions(key, extra),
