@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { waitFor } from '../helpers/wait.js';
 import { SSH, startSshFixture, type SshFixture } from './fixture.js';
 
 let f: SshFixture;
+/** The interactive session recorded by the first test, reviewed by the CLI tests. */
+let shellSession: SessionDetail | null = null;
 beforeAll(async () => {
   f = await startSshFixture();
 });
@@ -58,6 +60,7 @@ describe('interactive shell', () => {
     await term.exited;
 
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.kind === 'shell'));
+    shellSession = detail;
     const { session, channels } = detail;
     expect(session).toMatchObject({ protocol: 'ssh', state: 'closed', identityName: 'alice', identityKind: 'human', target: 'web1', login: f.login, node: 'test-node' });
     expect(session.credentialId).toMatch(/^ssh-key:SHA256:/);
@@ -214,5 +217,55 @@ describe('session limits and refusals', () => {
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'echo ran'));
     const kinds = (await store().audit.list({ sessionId: detail.session.id, type: 'ssh.forwarding.refused' })).map((e) => e.data.kind);
     expect(kinds.sort()).toEqual(['agent', 'x11']);
+  });
+});
+
+describe('reviewing sessions with the CLI', () => {
+  it('lists sessions by identity and target, as a table and as JSON', async () => {
+    const id = shellSession!.session.id;
+    const table = await f.gateway.cli(['sessions', 'ls', '--identity', 'alice', '--target', 'web1']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+STARTED\s+DURATION\s+STATE\s+PROTOCOL\s+IDENTITY\s+TARGET\s+AS/);
+    expect(table.stdout).toContain(id);
+    const json = await f.gateway.cli(['sessions', 'ls', '--identity', 'alice', '--since', '1h', '--format', 'json']);
+    const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: string; identityName: string; recordingPath: string });
+    expect(rows.find((row) => row.id === id)).toMatchObject({ identityName: 'alice', recordingPath: shellSession!.session.recordingPath });
+    expect(rows.every((row) => row.identityName === 'alice')).toBe(true);
+    const none = await f.gateway.cli(['sessions', 'ls', '--identity', 'alice', '--since', '2099-01-01T00:00:00Z', '--format', 'json']);
+    expect(none.stdout.trim()).toBe('');
+  });
+
+  it('shows a session with its tags, its digest checked against the file, and its channels', async () => {
+    const { session } = shellSession!;
+    const shown = await f.gateway.cli(['sessions', 'show', session.id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`identity    alice (human)`);
+    expect(shown.stdout).toContain(`sha256      ${session.recordingSha256}`);
+    expect(shown.stdout).toContain('file        matches its digest');
+    expect(shown.stdout).toMatch(/audit\s+session\.end event #\d+ carries the same digest/);
+    expect(shown.stdout).toMatch(/CHANNELS\nID\s+KIND[^\n]*\n0\s+shell\s+-\s+xterm-256color 100x30/);
+    const missing = await f.gateway.cli(['sessions', 'show', 'ses_doesnotexist']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no session ses_doesnotexist');
+  });
+
+  it('replays a recording in the terminal', async () => {
+    const played = await f.gateway.cli(['play', shellSession!.session.id, '--speed', '50']);
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toContain('MARK-42');
+    expect(played.stderr).toMatch(/custos: replaying ses_[a-z0-9]+: alice as \S+ on web1/);
+    expect(played.stderr).toContain('custos: end of recording (exit status 0)');
+  });
+
+  it('notices a recording that changed after it was closed', async () => {
+    await f.run(f.keys.alice, `${f.login}@web1`, ['echo tamper-me']);
+    const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'echo tamper-me'));
+    const path = detail.session.recordingPath!;
+    writeFileSync(path, readFileSync(path, 'utf8').replace('tamper-me', 'tamper-ME'));
+    const shown = await f.gateway.cli(['sessions', 'show', detail.session.id]);
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).toContain('file        DOES NOT MATCH its digest');
+    const played = await f.gateway.cli(['play', detail.session.id, '--speed', '50']);
+    expect(played.stderr).toContain('custos: WARNING: the file does not match its recorded digest');
   });
 });
