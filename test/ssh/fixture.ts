@@ -31,10 +31,14 @@ export interface SshFixture {
   sshOptions(key: KeyPair, extra?: string[]): string[];
   /** `ssh -p PORT USER@127.0.0.1 …` through the gateway. */
   sshArgs(key: KeyPair, user: string, rest?: string[], extra?: string[]): string[];
+  /** The same through another gateway (a child process), given its port and data dir. */
+  sshArgsVia(gateway: { port: number; dataDir: string }, key: KeyPair, user: string, rest?: string[], extra?: string[]): string[];
   run(key: KeyPair, user: string, rest: string[], options?: { input?: string | Buffer; extra?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<SshRun>;
   /** The same command straight to sshd (the baseline OpenSSH behaviour). */
   runDirect(rest: string[], options?: { input?: string | Buffer }): Promise<SshRun>;
   apply(yaml: string): Promise<void>;
+  /** The resources applied at start (to declare the same on another gateway). */
+  resources: string;
   stop(): Promise<void>;
 }
 
@@ -66,14 +70,18 @@ export async function startSshFixture(options: FixtureOptions = {}): Promise<Ssh
   const gateway = await startTestGateway({ settings: { listen: { ssh: '127.0.0.1:0' }, ...options.settings } });
   const port = gateway.address('ssh').port;
   const login = sshd.user;
-  const hostKeyLine = readFileSync(`${gateway.config.ssh.hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKeyLine}\n`);
+  const knownHostsFor = (hostKeyPath: string, gatewayPort: number) => {
+    const line = readFileSync(`${hostKeyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const path = join(dir, `known_hosts_${gatewayPort}`);
+    writeFileSync(path, `[127.0.0.1]:${gatewayPort} ${line}\n`);
+    return path;
+  };
+  const knownHosts = knownHostsFor(gateway.config.ssh.hostKey, port);
 
   const apply = async (yaml: string) => {
     await runOperation({ store: gateway.gateway.store, actor: 'test', config: gateway.config }, 'apply', { files: [{ source: 'test.yaml', text: yaml }] });
   };
-  await apply(`
+  const resources = `
 kind: target
 name: web1
 spec:
@@ -137,16 +145,17 @@ spec:
   owner: alice
   roles: [brief]
   sshKeys: ["${keys.carol.publicLine}"]
-${options.resources ? `---\n${options.resources}` : ''}`);
+${options.resources ? `---\n${options.resources}` : ''}`;
+  await apply(resources);
 
   // OpenSSH keeps the first value given for an option: `extra` comes first to override.
-  const sshOptions = (key: KeyPair, extra: string[] = []) => [
+  const sshOptions = (key: KeyPair, extra: string[] = [], hostsFile = knownHosts) => [
     ...extra,
     '-F', '/dev/null',
     '-i', key.privatePath,
     '-o', 'IdentitiesOnly=yes',
     '-o', 'IdentityAgent=none',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
+    '-o', `UserKnownHostsFile=${hostsFile}`,
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'ConnectTimeout=20',
   ];
@@ -163,8 +172,14 @@ ${options.resources ? `---\n${options.resources}` : ''}`);
     keys,
     login,
     port,
-    sshOptions,
+    sshOptions: (key, extra) => sshOptions(key, extra),
     sshArgs,
+    sshArgsVia: (via, key, user, rest = [], extra = []) => [
+      ...sshOptions(key, extra, knownHostsFor(join(via.dataDir, 'ssh_host_ed25519_key'), via.port)),
+      '-p', String(via.port),
+      `${user}@127.0.0.1`,
+      ...rest,
+    ],
     run: (key, user, rest, runOptions = {}) => runProcess(SSH, sshArgs(key, user, rest, ['-o', 'BatchMode=yes', ...(runOptions.extra ?? [])]), runOptions),
     runDirect: (rest, runOptions = {}) =>
       runProcess(
@@ -177,6 +192,7 @@ ${options.resources ? `---\n${options.resources}` : ''}`);
         runOptions,
       ),
     apply,
+    resources,
     stop: async () => {
       await gateway.stop();
       await sshd.stop();

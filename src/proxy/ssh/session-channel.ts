@@ -9,6 +9,7 @@ import { drained, flushed, relay, type Tap } from './relay.js';
 import { parseScpCommand } from './scp-command.js';
 import { ScpObserver } from './scp-observer.js';
 import { SftpObserver } from './sftp-observer.js';
+import { repairChannelWrites } from './ssh2-internals.js';
 import type { SshSession } from './ssh-session.js';
 import type { PtyRequest, UpstreamConnection } from './upstream.js';
 
@@ -20,6 +21,10 @@ interface UpstreamExit extends ChannelExit {
 }
 
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
+/** How long an ending session waits for a channel to hand its last bytes to the operator. */
+const TERMINATE_GRACE_MS = 10_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * One SSH session channel between an operator and a target: its requests (pty, env,
@@ -41,6 +46,8 @@ export class SessionChannel {
   private finishing: Promise<void> | null = null;
   private readonly bytes = { toClient: 0, fromClient: 0 };
   private kind: Kind | null = null;
+  private bridged: Promise<void> | null = null;
+  private clientClosed: Promise<void> | null = null;
 
   constructor(
     private readonly session: SshSession,
@@ -99,14 +106,21 @@ export class SessionChannel {
     }
     this.stopped = true;
     const client = this.client!;
-    if (message && client.writable) client.stderr.write(this.line(message));
-    if (this.state === 'running' && this.upstream) {
+    if (this.upstream) {
       this.upstream.close();
-      await this.finish();
-      return;
+      // Drain what the target still sends (dropped: the relay is stopped).
+      this.upstream.resume();
+      this.upstream.stderr.resume();
     }
-    await flushed(client.stderr);
-    client.end();
+    if (client.writable) {
+      if (message) client.stderr.write(this.line(message));
+      // What was already queued for the operator, the message last, goes out first.
+      await Promise.race([Promise.all([flushed(client), flushed(client.stderr)]), delay(TERMINATE_GRACE_MS)]);
+      client.end();
+    }
+    // OpenSSH prints a channel's output before it answers the close; a disconnect that
+    // comes first can cut the message off. Wait for the answer (briefly) before going on.
+    await Promise.race([this.clientClosed, delay(TERMINATE_GRACE_MS / 2)]);
     await this.finish();
   }
 
@@ -120,8 +134,10 @@ export class SessionChannel {
     this.state = 'starting';
     this.kind = kind;
     this.client = client;
+    repairChannelWrites(client);
     // Nothing is read from the operator until the upstream channel exists.
     client.pause();
+    this.clientClosed = new Promise((resolve) => client.once('close', resolve));
     client.once('close', () => {
       this.stopped = true;
       this.upstream?.close();
@@ -158,8 +174,10 @@ export class SessionChannel {
     } catch (error) {
       const detail = errorMessage(error);
       this.session.logger.error('cannot record an ssh channel', { channel: this.id, error: detail });
+      // This channel says why itself; the session's other channels are ended with the reason.
+      this.tellAndClose(client, messages.cannotRecord(detail), true);
       this.session.recordingFailed(detail);
-      return this.tellAndClose(client, messages.cannotRecord(detail), true);
+      return;
     }
     if (this.stopped) return void this.finish();
 
@@ -234,7 +252,7 @@ export class SessionChannel {
     });
     const stderrEnded = upstream.stderr.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => upstream.stderr.once('end', resolve).once('close', resolve));
     const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
-    void Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => new Promise((r) => setTimeout(r, 1000)))])]).then(async () => {
+    this.bridged = Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => delay(1000))])]).then(async () => {
       if (!client.writable) return this.finish();
       // Everything the target sent reaches the operator before the exit status, as with sshd.
       await Promise.all([flushed(client), flushed(client.stderr)]);
