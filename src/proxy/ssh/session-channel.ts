@@ -4,6 +4,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { AsciicastHeader } from '../../recorder/asciicast.js';
 import type { ChannelExit, RecordingDigest, SessionRecorder } from '../../recorder/session-recorder.js';
 import { isAllowedEnv } from './env-allow-list.js';
+import type { ObservedFileOperation } from './file-operation.js';
 import { messages } from './operator-messages.js';
 import { drained, flushed, relay, type Tap } from './relay.js';
 import { parseScpCommand } from './scp-command.js';
@@ -209,36 +210,18 @@ export class SessionChannel {
       client.stderr.write(line);
     }
 
-    const count = (direction: 'toClient' | 'fromClient', inner: Tap | null): Tap => ({
+    const taps = this.evidenceTaps(kind, command, upstream);
+    const count = (direction: 'toClient' | 'fromClient', inner: Tap): Tap => ({
       chunk: (data) => {
         this.bytes[direction] += data.length;
-        return inner ? inner.chunk(data) : true;
+        return inner.chunk(data);
       },
-      writable: () => inner?.writable() ?? Promise.resolve(),
+      writable: () => inner.writable(),
     });
-    let toClient: Tap | null = null;
-    let fromClient: Tap | null = null;
-    if (recorder) {
-      toClient = { chunk: (data) => recorder.output(data), writable: () => recorder.whenWritable() };
-      fromClient = { chunk: (data) => recorder.input(data), writable: () => recorder.whenWritable() };
-    } else {
-      const channelId = this.id;
-      const observer =
-        kind === 'sftp'
-          ? new SftpObserver((op) => this.session.recordFileOperation(channelId, op))
-          : new ScpObserver(parseScpCommand(command!)!, (op) => this.session.recordFileOperation(channelId, op));
-      const files = this.session.files;
-      toClient = { chunk: (data) => (observer.fromServer(data), files.hasRoom), writable: () => files.whenWritable() };
-      fromClient = { chunk: (data) => (observer.fromClient(data), files.hasRoom), writable: () => files.whenWritable() };
-      upstream.once('close', () => {
-        if (observer instanceof SftpObserver) observer.finish();
-        if (observer.broken) this.session.logger.warn('file operations could not be followed', { channel: channelId, reason: observer.broken });
-      });
-    }
     const stopped = () => this.stopped;
-    relay(upstream, client, count('toClient', toClient), stopped);
-    relay(upstream.stderr, client.stderr, count('toClient', toClient), stopped);
-    relay(client, upstream, count('fromClient', fromClient), stopped);
+    relay(upstream, client, count('toClient', taps.stdout), stopped);
+    relay(upstream.stderr, client.stderr, count('toClient', taps.stderr), stopped);
+    relay(client, upstream, count('fromClient', taps.stdin), stopped);
     client.on('end', () => upstream.end());
     client.resume();
 
@@ -260,6 +243,32 @@ export class SessionChannel {
       client.end();
       await this.finish();
     });
+  }
+
+  /**
+   * Where the channel's bytes go before they are forwarded: the recording (stdout and
+   * stderr as output, stdin as input) for shell and exec; the SFTP or scp observer, which
+   * logs file operations, for file transfers (their stderr is only counted).
+   */
+  private evidenceTaps(kind: Kind, command: string | null, upstream: ClientChannel): { stdout: Tap; stderr: Tap; stdin: Tap } {
+    const recorder = this.recorder;
+    if (recorder) {
+      const output: Tap = { chunk: (data) => recorder.output(data), writable: () => recorder.whenWritable() };
+      return { stdout: output, stderr: output, stdin: { chunk: (data) => recorder.input(data), writable: () => recorder.whenWritable() } };
+    }
+    const channelId = this.id;
+    const sink = (op: ObservedFileOperation) => this.session.recordFileOperation(channelId, op);
+    const observer = kind === 'sftp' ? new SftpObserver(sink) : new ScpObserver(parseScpCommand(command!)!, sink);
+    const files = this.session.files;
+    upstream.once('close', () => {
+      if (observer instanceof SftpObserver) observer.finish();
+      if (observer.broken) this.session.logger.warn('file operations could not be followed', { channel: channelId, reason: observer.broken });
+    });
+    return {
+      stdout: { chunk: (data) => (observer.fromServer(data), files.hasRoom), writable: () => files.whenWritable() },
+      stderr: { chunk: () => true, writable: () => Promise.resolve() },
+      stdin: { chunk: (data) => (observer.fromClient(data), files.hasRoom), writable: () => files.whenWritable() },
+    };
   }
 
   private sendExit(client: ServerChannel, exit: UpstreamExit): void {
