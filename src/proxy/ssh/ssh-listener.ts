@@ -69,6 +69,8 @@ export class SshListener implements Listener {
     const { logger } = this.context;
     const clientAddr = info.ip ?? null;
     this.services.metrics.connections();
+    // Keystrokes and echoes are single small packets: never hold them back (Nagle).
+    (connection as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     connection.on('error', (error: Error) => logger.debug('ssh connection error', { clientAddr, error: error.message }));
     let username: string | null = null;
     const authenticator = new SshAuthenticator(this.context.access, clientAddr, logger, () => connection.end());

@@ -155,6 +155,7 @@ export class UpstreamConnection extends EventEmitter {
           return key.equals(pinned.blob);
         },
       });
+      client.setNoDelay(true);
     });
   }
 
