@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 
 export interface Tap {
@@ -41,14 +42,21 @@ export function drained(stream: Writable): Promise<void> {
   });
 }
 
-/** Resolves once everything written to `stream` so far has been handed to the transport. */
-export function flushed(stream: Writable): Promise<void> {
+/**
+ * Resolves once everything written to `stream` so far has been handed to the transport, or
+ * once `closes` (the channel the stream belongs to) closes: ssh2 never calls back a write
+ * made just before its channel closed.
+ */
+export function flushed(stream: Writable, closes: EventEmitter = stream, timeoutMs = 10_000): Promise<void> {
   if (stream.destroyed || stream.writableEnded || !stream.writable) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 30_000);
-    stream.write(Buffer.alloc(0), () => {
+    const done = () => {
       clearTimeout(timer);
+      closes.off('close', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, timeoutMs);
+    closes.once('close', done);
+    stream.write(Buffer.alloc(0), done);
   });
 }

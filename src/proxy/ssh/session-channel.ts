@@ -116,7 +116,7 @@ export class SessionChannel {
     if (client.writable) {
       if (message) client.stderr.write(this.line(message));
       // What was already queued for the operator, the message last, goes out first.
-      await Promise.race([Promise.all([flushed(client), flushed(client.stderr)]), delay(TERMINATE_GRACE_MS)]);
+      await Promise.race([Promise.all([flushed(client), flushed(client.stderr, client)]), delay(TERMINATE_GRACE_MS)]);
       client.end();
     }
     // OpenSSH prints a channel's output before it answers the close; a disconnect that
@@ -238,7 +238,7 @@ export class SessionChannel {
     this.bridged = Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => delay(1000))])]).then(async () => {
       if (!client.writable) return this.finish();
       // Everything the target sent reaches the operator before the exit status, as with sshd.
-      await Promise.all([flushed(client), flushed(client.stderr)]);
+      await Promise.all([flushed(client), flushed(client.stderr, client)]);
       if (this.exit && !this.stopped) this.sendExit(client, this.exit);
       client.end();
       await this.finish();
