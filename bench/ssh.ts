@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { INSTALL_SSH_CLIENT, requireBinary } from '../test/helpers/binaries.js';
-import { prepareGatewayFiles, spawnGateway, type ChildGateway } from '../test/helpers/gateway.js';
+import { prepareGatewayFiles, spawnGateway, type ChildGateway, type TestGatewayFiles } from '../test/helpers/gateway.js';
+import { startPostgres, type EphemeralPostgres } from '../test/helpers/postgres.js';
 import { spawnInPty } from '../test/helpers/pty.js';
 import { makeKeyPair } from '../test/helpers/ssh-keys.js';
 import { startSshd } from '../test/helpers/sshd.js';
@@ -56,10 +57,13 @@ async function main(): Promise<void> {
   const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
   let gateway: ChildGateway | null = null;
   let bare: ChildProcess | null = null;
+  let postgres: EphemeralPostgres | null = null;
+  let pgFiles: TestGatewayFiles | null = null;
+  let resources = '';
   try {
     gateway = await spawnGateway(files);
     const gatewayPort = Number(gateway.addresses.ssh!.split(':').at(-1));
-    const resources = join(temp.path, 'resources.yaml');
+    resources = join(temp.path, 'resources.yaml');
     writeFileSync(
       resources,
       `kind: target
@@ -118,8 +122,24 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
     const echoDirect = PARTS.has('echo') ? await echoLatency(direct) : noEcho;
     const echoCustos = PARTS.has('echo') ? await echoLatency(custos) : noEcho;
 
-    if (PARTS.has('idle')) log(`idle sessions: opening ${SESSIONS}`);
-    const memory = PARTS.has('idle') ? await idleSessions(custos, gateway.child.pid!, SESSIONS) : { sessions: 0, rssBefore: NaN, rssWith: NaN, perSessionBytes: NaN };
+    let memory = { sessions: 0, rssBefore: NaN, rssWith: NaN, perSessionBytes: NaN };
+    if (PARTS.has('idle')) {
+      // A fresh gateway process on a PostgreSQL store: the embedded store's WebAssembly heap
+      // moves by tens of MiB on its own, and heap grown by the bulk runs would hide what
+      // sessions cost.
+      await gateway.stop();
+      gateway = null;
+      postgres = await startPostgres({ databases: ['custos_bench'] });
+      pgFiles = await prepareGatewayFiles({ storeUrl: postgres.url(undefined, 'custos_bench'), settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+      const pgGateway = await spawnGateway(pgFiles);
+      gateway = pgGateway;
+      const applied = await pgFiles.cli(['apply', '-f', resources]);
+      if (applied.code !== 0) throw new Error(applied.stderr);
+      const port = Number(pgGateway.addresses.ssh!.split(':').at(-1));
+      const fresh: Endpoint = { name: custos.name, args: [...common, '-i', keys.operator.privatePath, '-p', String(port), 'bench@127.0.0.1'] };
+      log(`idle sessions: opening ${SESSIONS} (gateway on a PostgreSQL store)`);
+      memory = await idleSessions(fresh, pgGateway.child.pid!, SESSIONS);
+    }
 
     const ratio = (mode: string, name: string) => bulk[mode]![name]! / bulk[mode]![direct.name]!;
     const report = {
@@ -154,7 +174,7 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
       `keystroke echo         direct p50 ${echoDirect.p50.toFixed(2)} ms, p99 ${echoDirect.p99.toFixed(2)} ms; Custos p50 ${echoCustos.p50.toFixed(2)} ms, p99 ${echoCustos.p99.toFixed(2)} ms`,
       `                       added by Custos: p50 ${(echoCustos.p50 - echoDirect.p50).toFixed(2)} ms, p99 ${(echoCustos.p99 - echoDirect.p99).toFixed(2)} ms`,
       '',
-      `idle sessions          gateway RSS ${mb(memory.rssBefore)} before, ${mb(memory.rssWith)} with ${memory.sessions} sessions: ${(memory.perSessionBytes / 1024).toFixed(0)} KiB per session`,
+      `idle sessions          gateway RSS ${mb(memory.rssBefore)} with 20 sessions, ${mb(memory.rssWith)} with ${memory.sessions + 20}: ${(memory.perSessionBytes / 1024).toFixed(0)} KiB per idle session (PostgreSQL store)`,
       '',
     ];
     process.stdout.write(lines.join('\n'));
@@ -166,6 +186,8 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
   } finally {
     bare?.kill();
     await gateway?.stop();
+    await postgres?.stop();
+    pgFiles?.remove();
     await sshd.stop();
     files.remove();
     temp.remove();
@@ -221,18 +243,17 @@ async function echoLatency(endpoint: Endpoint): Promise<{ p50: number; p99: numb
 
 /** Opens `count` idle interactive sessions and measures the gateway's resident memory. */
 async function idleSessions(endpoint: Endpoint, gatewayPid: number, count: number) {
-  const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))![1]) * 1024;
+  // Anonymous memory only: file-backed pages (the node binary, libraries) come and go with
+  // the machine's memory pressure.
+  const rss = () => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))![1]) * 1024;
   const clients: ChildProcess[] = [];
-  // Warm up (code paths, JIT, recording writer) with a few sessions, then start from there.
-  await openIdle(endpoint, clients, 5);
-  await settle();
-  for (const client of clients.splice(0)) client.kill();
-  await settle(3000);
-  const rssBefore = rss();
+  // The baseline already has 20 sessions open: code paths warmed up, and the start-up
+  // garbage that an idle process keeps (no allocation, no GC) collected by their traffic.
+  await openIdle(endpoint, clients, 20);
+  const rssBefore = await stableRss(rss);
   try {
     for (let opened = 0; opened < count; opened += 20) await openIdle(endpoint, clients, Math.min(20, count - opened));
-    await settle(3000);
-    const rssWith = rss();
+    const rssWith = await stableRss(rss);
     return { sessions: count, rssBefore, rssWith, perSessionBytes: Math.round((rssWith - rssBefore) / count) };
   } finally {
     for (const client of clients) client.kill();
@@ -254,6 +275,22 @@ async function openIdle(endpoint: Endpoint, clients: ChildProcess[], count: numb
       });
     }),
   );
+}
+
+/**
+ * Memory once it has stopped moving: V8 shrinks an idle heap in steps some seconds after
+ * activity ends, so this waits for 10 samples (one a second) within 512 KiB of each other.
+ */
+async function stableRss(read: () => number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 120; i++) {
+    await settle(1000);
+    samples.push(read());
+    const last = samples.slice(-10);
+    if (last.length === 10 && Math.max(...last) - Math.min(...last) < 512 * 1024) break;
+  }
+  log(`  memory samples (MiB): ${samples.map((b) => (b / 1024 / 1024).toFixed(0)).join(' ')}`);
+  return samples.at(-1)!;
 }
 
 function settle(ms = 1000): Promise<void> {

@@ -40,8 +40,13 @@ export function parseScpCommand(command: string): ScpCommand | null {
   return { mode, paths, recursive, targetIsDirectory };
 }
 
-/** POSIX shell word splitting for quotes and backslashes; null when something else is used. */
+/**
+ * POSIX shell word splitting for quotes and backslashes; null when the command uses
+ * anything else (operators, substitutions, control characters such as a newline, which
+ * would start another command that must not pass as a file transfer).
+ */
 export function shellWords(command: string): string[] | null {
+  if (/[\x00-\x1f\x7f]/.test(command)) return null;
   const words: string[] = [];
   let word = '';
   let inWord = false;

@@ -60,6 +60,9 @@ describe('parseScpCommand', () => {
     expect(parseScpCommand('scp a b')).toBeNull();
     expect(parseScpCommand('ls -t /tmp')).toBeNull();
     expect(parseScpCommand('scp -t /tmp; rm -rf /')).toBeNull();
+    expect(parseScpCommand('scp -t /tmp\nrm -rf /')).toBeNull();
+    expect(parseScpCommand("scp -f '/tmp\nx'")).toBeNull();
+    expect(parseScpCommand('scp -f $(cat /etc/shadow)')).toBeNull();
     expect(shellWords('echo "a b" c\\ d')).toEqual(['echo', 'a b', 'c d']);
   });
 });

@@ -262,7 +262,7 @@ export class SessionChannel {
     const files = this.session.files;
     upstream.once('close', () => {
       if (observer instanceof SftpObserver) observer.finish();
-      if (observer.broken) this.session.logger.warn('file operations could not be followed', { channel: channelId, reason: observer.broken });
+      if (observer.broken) this.session.fileLogIncomplete(channelId, observer.broken);
     });
     return {
       stdout: { chunk: (data) => (observer.fromServer(data), files.hasRoom), writable: () => files.whenWritable() },

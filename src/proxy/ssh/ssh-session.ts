@@ -135,6 +135,21 @@ export class SshSession {
     void this.end(`recording failed: ${detail}`, messages.recordingFailed(detail));
   }
 
+  /** A file transfer's protocol could not be followed: its operations may be missing. */
+  fileLogIncomplete(channelId: number, reason: string): void {
+    this.logger.warn('file operations could not be followed', { channel: channelId, reason });
+    void this.services.context.audit
+      .record({
+        type: 'ssh.file-log.incomplete',
+        actor: this.access.identity.name,
+        identity: this.access.identity.name,
+        sessionId: this.id,
+        target: this.access.target.name,
+        data: { channelId, reason },
+      })
+      .catch((error: unknown) => this.logger.error('could not record an incomplete file log', { error }));
+  }
+
   forwardingRefused(kind: 'agent' | 'x11' | 'remote'): void {
     void this.services.context.audit
       .record({
