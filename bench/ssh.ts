@@ -59,11 +59,10 @@ async function main(): Promise<void> {
   let bare: ChildProcess | null = null;
   let postgres: EphemeralPostgres | null = null;
   let pgFiles: TestGatewayFiles | null = null;
-  let resources = '';
+  const resources = join(temp.path, 'resources.yaml');
   try {
     gateway = await spawnGateway(files);
     const gatewayPort = Number(gateway.addresses.ssh!.split(':').at(-1));
-    resources = join(temp.path, 'resources.yaml');
     writeFileSync(
       resources,
       `kind: target

@@ -46,7 +46,10 @@ export function parseScpCommand(command: string): ScpCommand | null {
  * would start another command that must not pass as a file transfer).
  */
 export function shellWords(command: string): string[] | null {
-  if (/[\x00-\x1f\x7f]/.test(command)) return null;
+  for (let i = 0; i < command.length; i++) {
+    const code = command.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return null;
+  }
   const words: string[] = [];
   let word = '';
   let inWord = false;
