@@ -52,6 +52,9 @@ describe('interactive shell', () => {
     await term.waitFor(/this session is recorded \(session ses_[a-z0-9]+\)/);
     term.write('echo MARK-$((6*7))\r');
     await term.waitFor('MARK-42');
+    // While live, the session row already names its recording (the viewer reads it).
+    const [live] = await store().sessions.list({ identity: 'alice', state: 'live' });
+    expect(live?.recordingPath).toMatch(/\/ses_[a-z0-9]+\.0\.cast$/);
     term.resize(120, 40);
     await new Promise((resolve) => setTimeout(resolve, 300));
     term.write('stty size\r');

@@ -181,6 +181,7 @@ export class SessionChannel {
       return;
     }
     if (this.stopped) return void this.finish();
+    if (recordingPath) this.session.recordingStarted(recordingPath);
 
     let channel: ClientChannel;
     try {

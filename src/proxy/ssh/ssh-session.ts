@@ -53,6 +53,7 @@ export class SshSession {
   /** Why the session could not start (shown on every channel the client opens). */
   failure: ProxyError | null = null;
   private bytes = { toClient: 0, fromClient: 0 };
+  private mainRecording: string | null = null;
 
   constructor(
     readonly services: SshServices,
@@ -133,6 +134,15 @@ export class SshSession {
   recordingFailed(detail: string): void {
     this.services.metrics.recordingFailures();
     void this.end(`recording failed: ${detail}`, messages.recordingFailed(detail));
+  }
+
+  /** The first recording of the session is its main one: the viewer finds it while live. */
+  recordingStarted(path: string): void {
+    if (this.mainRecording) return;
+    this.mainRecording = path;
+    void this.services.context.store.sessions
+      .setRecordingPath(this.id, path)
+      .catch((error: unknown) => this.logger.error('could not note the recording of a live session', { error }));
   }
 
   /** A file transfer's protocol could not be followed: its operations may be missing. */
