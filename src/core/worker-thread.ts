@@ -4,14 +4,17 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /**
- * Starts a worker thread from a module next to the caller: the compiled `.js` in
- * production, or the `.ts` source with tsx registered in the worker (tests, tsx).
+ * Starts a worker thread from a module next to the caller, given as `new URL('./x.js',
+ * import.meta.url)`. When the gateway runs from TypeScript sources (tests, tsx) the `.ts`
+ * twin is loaded with tsx registered inside the worker.
  */
-export function startModuleWorker(callerUrl: string, moduleBase: string, workerData: unknown): Worker {
-  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${moduleBase}.js`, callerUrl), { workerData });
-  const tsxDir = dirname(createRequire(callerUrl).resolve('tsx/package.json'));
+export function startModuleWorker(moduleUrl: URL, workerData: unknown): Worker {
+  const href = moduleUrl.href;
+  const tsHref = href.replace(/\.js$/, '.ts');
+  const fromSources = import.meta.url.endsWith('.ts');
+  if (!fromSources) return new Worker(moduleUrl, { workerData });
+  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL(`./${moduleBase}.ts`, callerUrl).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(tsHref)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }

@@ -79,7 +79,7 @@ export class RecordingWriter {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const init: WriterInit = { syncIntervalMs: this.options.syncIntervalMs ?? 1000 };
-    const worker = startModuleWorker(import.meta.url, 'recording-writer-worker', init);
+    const worker = startModuleWorker(new URL('./recording-writer-worker.js', import.meta.url), init);
     worker.on('message', (message: FromWriter) => this.receive(message));
     worker.on('error', (err) => this.die(`the recording writer failed: ${errorMessage(err)}`));
     worker.on('exit', (code) => {
