@@ -3,6 +3,7 @@ import { auditOperations } from './audit-operations.js';
 import type { Operation, OperationContext } from './context.js';
 import { AdminError } from './errors.js';
 import { resourceOperations } from './resource-operations.js';
+import { sessionOperations } from './session-operations.js';
 import { tokenOperations } from './token-operations.js';
 
 /** Every operation the CLI can ask for, by name. */
@@ -10,6 +11,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...resourceOperations,
   ...tokenOperations,
   ...auditOperations,
+  ...sessionOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

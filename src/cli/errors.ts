@@ -12,7 +12,7 @@ export class CliError extends CustosError {
 export function exitCodeFor(err: unknown): number {
   const { layer, code } = err as { layer?: string; code?: string };
   if (layer === 'policy' || layer === 'core' || layer === 'cli') return 2;
-  if (layer === 'admin' && (code === 'invalid_argument' || code === 'unknown_operation')) return 2;
+  if (layer === 'admin' && (code === 'invalid_argument' || code === 'unknown_operation' || code === 'not_found')) return 2;
   if (layer === 'store' && (code === 'not_found' || code === 'invalid')) return 2;
   return 1;
 }

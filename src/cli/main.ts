@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
+import { registerPlay } from './commands/play.js';
 import { registerResources } from './commands/resources.js';
+import { registerSessions } from './commands/sessions.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 import { exitCodeFor } from './errors.js';
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerResources(program);
   registerToken(program);
   registerAudit(program);
+  registerSessions(program);
+  registerPlay(program);
   return program;
 }
 

@@ -17,6 +17,8 @@ export interface EphemeralSshd {
   /** `ssh-ed25519 AAAA…`: pin this as the target's hostKey. */
   hostKeyLine: string;
   dir: string;
+  /** The tail of sshd's own log (stderr; LogLevel ERROR, the first LogLevel line wins). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function startSshd(options: { authorizedKeys: string[]; extraConfig
   const child = spawn(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+    stderr = (stderr + chunk.toString()).slice(-64_000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
@@ -89,6 +91,7 @@ export async function startSshd(options: { authorizedKeys: string[]; extraConfig
     user: userInfo().username,
     hostKeyLine: hostKey.publicLine.split(' ').slice(0, 2).join(' '),
     dir: temp.path,
+    logs: () => stderr,
     stop: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);

@@ -51,6 +51,11 @@ export function sessionRepository(db: Db) {
       });
     },
 
+    /** The main recording's path while the session is live (its digest comes with `end`). */
+    async setRecordingPath(id: string, recordingPath: string): Promise<void> {
+      await db.update(sessions).set({ recordingPath }).where(eq(sessions.id, id));
+    },
+
     async updateStats(id: string, stats: Record<string, unknown>): Promise<void> {
       await db.update(sessions).set({ stats }).where(eq(sessions.id, id));
     },

@@ -1,0 +1,302 @@
+/**
+ * SSH benchmark (`npm run bench:ssh`; not part of the test suite). Against one OpenSSH sshd
+ * in one run, it measures:
+ *   - bulk output through `exec` and through a recorded pty: OpenSSH direct, a bare ssh2
+ *     relay (no policy, no recording) and Custos (recording on), as MB/s and ratios;
+ *   - keystroke echo latency, direct and through Custos (p50/p99 and what Custos adds);
+ *   - gateway RSS per idle connected session with N sessions open.
+ * Options: --mb 500  --runs 3  --keystrokes 300  --sessions 200  --cipher <name>
+ *          --only bulk,echo,idle (default: all three)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { INSTALL_SSH_CLIENT, requireBinary } from '../test/helpers/binaries.js';
+import { prepareGatewayFiles, spawnGateway, type ChildGateway, type TestGatewayFiles } from '../test/helpers/gateway.js';
+import { startPostgres, type EphemeralPostgres } from '../test/helpers/postgres.js';
+import { spawnInPty } from '../test/helpers/pty.js';
+import { makeKeyPair } from '../test/helpers/ssh-keys.js';
+import { startSshd } from '../test/helpers/sshd.js';
+import { makeTempDir } from '../test/helpers/temp-dir.js';
+import { waitFor } from '../test/helpers/wait.js';
+
+const { values: options } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '500' },
+    runs: { type: 'string', default: '3' },
+    keystrokes: { type: 'string', default: '300' },
+    sessions: { type: 'string', default: '200' },
+    cipher: { type: 'string' },
+    only: { type: 'string', default: 'bulk,echo,idle' },
+  },
+});
+const PARTS = new Set(options.only!.split(','));
+const BYTES = Number(options.mb) * 1_000_000;
+const RUNS = Number(options.runs);
+const KEYSTROKES = Number(options.keystrokes);
+const SESSIONS = Number(options.sessions);
+const SSH = requireBinary('ssh', INSTALL_SSH_CLIENT);
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const LINE = 'custos benchmark output: the quick brown fox jumps over the lazy dog 0123456789';
+const BULK = `yes '${LINE}' | head -c ${BYTES}`;
+
+interface Endpoint {
+  name: string;
+  /** ssh arguments up to (and including) user@host. */
+  args: string[];
+}
+
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+async function main(): Promise<void> {
+  const temp = makeTempDir('cbench-');
+  const keys = { operator: makeKeyPair(temp.path, 'operator'), upstream: makeKeyPair(temp.path, 'upstream') };
+  const sshd = await startSshd({ authorizedKeys: [keys.upstream.publicLine] });
+  const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+  let gateway: ChildGateway | null = null;
+  let bare: ChildProcess | null = null;
+  let postgres: EphemeralPostgres | null = null;
+  let pgFiles: TestGatewayFiles | null = null;
+  const resources = join(temp.path, 'resources.yaml');
+  try {
+    gateway = await spawnGateway(files);
+    const gatewayPort = Number(gateway.addresses.ssh!.split(':').at(-1));
+    writeFileSync(
+      resources,
+      `kind: target
+name: bench
+spec:
+  protocol: ssh
+  address: 127.0.0.1:${sshd.port}
+  labels: { bench: "yes" }
+  hostKey: ${sshd.hostKeyLine}
+  credentials: { privateKey: "file:${keys.upstream.privatePath}" }
+---
+kind: role
+name: bench
+spec: { targets: { bench: "yes" }, logins: [${sshd.user}], recordInput: true }
+---
+kind: identity
+name: benchmarker
+spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
+`,
+    );
+    const applied = await files.cli(['apply', '-f', resources]);
+    if (applied.code !== 0) throw new Error(applied.stderr);
+
+    bare = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench/ssh-bare-relay.ts'), String(sshd.port), sshd.user, keys.upstream.privatePath], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const barePort = await new Promise<number>((resolve) => bare!.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+
+    const common = [
+      '-F', '/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      ...(options.cipher ? ['-c', options.cipher] : []),
+    ];
+    const direct: Endpoint = { name: 'OpenSSH direct', args: [...common, '-i', keys.upstream.privatePath, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`] };
+    const relay: Endpoint = { name: 'bare ssh2 relay', args: [...common, '-i', keys.operator.privatePath, '-p', String(barePort), 'x@127.0.0.1'] };
+    const custos: Endpoint = { name: 'Custos (recording)', args: [...common, '-i', keys.operator.privatePath, '-p', String(gatewayPort), 'bench@127.0.0.1'] };
+
+    log(`bulk output: ${options.mb} MB per transfer, best of ${RUNS} runs, alternating endpoints`);
+    const bulk: Record<string, Record<string, number>> = {};
+    for (const [mode, flags] of PARTS.has('bulk') ? ([['exec', ['-T']], ['pty', ['-tt']]] as const) : []) {
+      bulk[mode] = {};
+      for (let run = 0; run < RUNS; run++) {
+        for (const endpoint of [direct, relay, custos]) {
+          const rate = await transfer(endpoint, [...flags]);
+          bulk[mode][endpoint.name] = Math.max(bulk[mode][endpoint.name] ?? 0, rate);
+          log(`  ${mode.padEnd(4)} ${endpoint.name.padEnd(20)} run ${run + 1}: ${rate.toFixed(0)} MB/s`);
+        }
+      }
+    }
+
+    const noEcho = { p50: NaN, p99: NaN };
+    // Let the bulk runs' recordings close and the gateway go quiet before timing keystrokes.
+    if (PARTS.has('bulk') && PARTS.has('echo')) await settle(5000);
+    if (PARTS.has('echo')) log(`keystroke echo: ${KEYSTROKES} keystrokes each`);
+    const echoDirect = PARTS.has('echo') ? await echoLatency(direct) : noEcho;
+    const echoCustos = PARTS.has('echo') ? await echoLatency(custos) : noEcho;
+
+    let memory = { sessions: 0, rssBefore: NaN, rssWith: NaN, perSessionBytes: NaN };
+    if (PARTS.has('idle')) {
+      // A fresh gateway process on a PostgreSQL store: the embedded store's WebAssembly heap
+      // moves by tens of MiB on its own, and heap grown by the bulk runs would hide what
+      // sessions cost.
+      await gateway.stop();
+      gateway = null;
+      postgres = await startPostgres({ databases: ['custos_bench'] });
+      pgFiles = await prepareGatewayFiles({ storeUrl: postgres.url(undefined, 'custos_bench'), settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+      const pgGateway = await spawnGateway(pgFiles);
+      gateway = pgGateway;
+      const applied = await pgFiles.cli(['apply', '-f', resources]);
+      if (applied.code !== 0) throw new Error(applied.stderr);
+      const port = Number(pgGateway.addresses.ssh!.split(':').at(-1));
+      const fresh: Endpoint = { name: custos.name, args: [...common, '-i', keys.operator.privatePath, '-p', String(port), 'bench@127.0.0.1'] };
+      log(`idle sessions: opening ${SESSIONS} (gateway on a PostgreSQL store)`);
+      memory = await idleSessions(fresh, pgGateway.child.pid!, SESSIONS);
+    }
+
+    const ratio = (mode: string, name: string) => bulk[mode]![name]! / bulk[mode]![direct.name]!;
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      bytes: BYTES,
+      cipher: options.cipher ?? 'client default',
+      bulk: Object.fromEntries(
+        Object.entries(bulk).map(([mode, rates]) => [
+          mode,
+          Object.fromEntries(Object.entries(rates).map(([name, rate]) => [name, { mbPerSecond: round(rate), ratio: round(ratio(mode, name), 2) }])),
+        ]),
+      ),
+      echoMs: {
+        direct: { p50: round(echoDirect.p50, 2), p99: round(echoDirect.p99, 2) },
+        custos: { p50: round(echoCustos.p50, 2), p99: round(echoCustos.p99, 2) },
+        added: { p50: round(echoCustos.p50 - echoDirect.p50, 2), p99: round(echoCustos.p99 - echoDirect.p99, 2) },
+      },
+      idleSessions: memory,
+    };
+
+    const lines = [
+      '',
+      `SSH benchmark (${report.machine.cpus} CPUs, ${process.version}, ${options.mb} MB per transfer, cipher: ${report.cipher})`,
+      '',
+      'bulk output            OpenSSH direct      bare ssh2 relay          Custos (recording on)',
+      ...Object.keys(bulk).map((mode) => {
+        const cell = (name: string) => `${bulk[mode]![name]!.toFixed(0).padStart(4)} MB/s${name === direct.name ? '' : ` (${ratio(mode, name).toFixed(2)}x)`}`;
+        return `  ${(mode === 'exec' ? 'exec (ssh -T)' : 'recorded pty (ssh -tt)').padEnd(21)}${cell(direct.name).padEnd(20)}${cell(relay.name).padEnd(25)}${cell(custos.name)}`;
+      }),
+      '',
+      `keystroke echo         direct p50 ${echoDirect.p50.toFixed(2)} ms, p99 ${echoDirect.p99.toFixed(2)} ms; Custos p50 ${echoCustos.p50.toFixed(2)} ms, p99 ${echoCustos.p99.toFixed(2)} ms`,
+      `                       added by Custos: p50 ${(echoCustos.p50 - echoDirect.p50).toFixed(2)} ms, p99 ${(echoCustos.p99 - echoDirect.p99).toFixed(2)} ms`,
+      '',
+      `idle sessions          gateway RSS ${mb(memory.rssBefore)} with 20 sessions, ${mb(memory.rssWith)} with ${memory.sessions + 20}: ${(memory.perSessionBytes / 1024).toFixed(0)} KiB per idle session (PostgreSQL store)`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    const dir = join(REPO, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `ssh-${report.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+    log(`results written to ${path}`);
+  } finally {
+    bare?.kill();
+    await gateway?.stop();
+    await postgres?.stop();
+    pgFiles?.remove();
+    await sshd.stop();
+    files.remove();
+    temp.remove();
+  }
+}
+
+/** Runs the bulk command through `endpoint`, counting what arrives; MB/s over the whole run. */
+function transfer(endpoint: Endpoint, flags: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(SSH, [...flags, ...endpoint.args, BULK], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      // A pty turns each \n into \r\n: count the payload, not the terminal's additions.
+      const expected = flags.includes('-tt') ? BYTES + Math.floor(BYTES / (LINE.length + 1)) : BYTES;
+      if (code !== 0 || bytes < expected) return reject(new Error(`${endpoint.name}: exit ${code}, ${bytes} of ${expected} bytes: ${stderr}`));
+      resolve(BYTES / 1_000_000 / seconds);
+    });
+  });
+}
+
+/** Types single characters into a remote `cat` (echo on, non-canonical) and times each echo. */
+async function echoLatency(endpoint: Endpoint): Promise<{ p50: number; p99: number }> {
+  const term = spawnInPty(SSH, ['-tt', ...endpoint.args, 'stty -icanon; echo READY; exec cat >/dev/null']);
+  await term.waitFor('READY', 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const samples: number[] = [];
+  let seen = term.output().length;
+  for (let i = 0; i < KEYSTROKES; i++) {
+    const key = String.fromCharCode(97 + (i % 26));
+    const started = performance.now();
+    term.write(key);
+    await waitFor(
+      () => {
+        const fresh = term.output().slice(seen);
+        return fresh.includes(key) ? true : undefined;
+      },
+      { intervalMs: 0, timeoutMs: 10_000, what: 'an echo' },
+    );
+    samples.push(performance.now() - started);
+    seen = term.output().length;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  term.kill();
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Opens `count` idle interactive sessions and measures the gateway's resident memory. */
+async function idleSessions(endpoint: Endpoint, gatewayPid: number, count: number) {
+  // Anonymous memory only: file-backed pages (the node binary, libraries) come and go with
+  // the machine's memory pressure.
+  const rss = () => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))![1]) * 1024;
+  const clients: ChildProcess[] = [];
+  // The baseline already has 20 sessions open: code paths warmed up, and the start-up
+  // garbage that an idle process keeps (no allocation, no GC) collected by their traffic.
+  await openIdle(endpoint, clients, 20);
+  const rssBefore = await stableRss(rss);
+  try {
+    for (let opened = 0; opened < count; opened += 20) await openIdle(endpoint, clients, Math.min(20, count - opened));
+    const rssWith = await stableRss(rss);
+    return { sessions: count, rssBefore, rssWith, perSessionBytes: Math.round((rssWith - rssBefore) / count) };
+  } finally {
+    for (const client of clients) client.kill();
+  }
+}
+
+async function openIdle(endpoint: Endpoint, clients: ChildProcess[], count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, () => {
+      const child = spawn(SSH, ['-tt', ...endpoint.args, 'echo IDLE-READY; exec sleep 3600'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      clients.push(child);
+      return new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('IDLE-READY')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`an idle session ended (${code})`)));
+      });
+    }),
+  );
+}
+
+/**
+ * Memory once it has stopped moving: V8 shrinks an idle heap in steps some seconds after
+ * activity ends, so this waits for 10 samples (one a second) within 512 KiB of each other.
+ */
+async function stableRss(read: () => number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 120; i++) {
+    await settle(1000);
+    samples.push(read());
+    const last = samples.slice(-10);
+    if (last.length === 10 && Math.max(...last) - Math.min(...last) < 512 * 1024) break;
+  }
+  log(`  memory samples (MiB): ${samples.map((b) => (b / 1024 / 1024).toFixed(0)).join(' ')}`);
+  return samples.at(-1)!;
+}
+
+function settle(ms = 1000): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+await main();

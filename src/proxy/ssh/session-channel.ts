@@ -1,0 +1,365 @@
+import { join } from 'node:path';
+import type { ClientChannel, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
+import { errorMessage } from '../../core/errors.js';
+import type { AsciicastHeader } from '../../recorder/asciicast.js';
+import type { ChannelExit, RecordingDigest, SessionRecorder } from '../../recorder/session-recorder.js';
+import { isAllowedEnv } from './env-allow-list.js';
+import type { ObservedFileOperation } from './file-operation.js';
+import { messages } from './operator-messages.js';
+import { drained, flushed, relay, type Tap } from './relay.js';
+import { parseScpCommand } from './scp-command.js';
+import { ScpObserver } from './scp-observer.js';
+import { SftpObserver } from './sftp-observer.js';
+import { repairChannelWrites } from './ssh2-internals.js';
+import type { SshSession } from './ssh-session.js';
+import type { PtyRequest, UpstreamConnection } from './upstream.js';
+
+type Kind = 'shell' | 'exec' | 'sftp' | 'scp';
+
+interface UpstreamExit extends ChannelExit {
+  coreDumped: boolean;
+  description: string | null;
+}
+
+const DEFAULT_SIZE = { cols: 80, rows: 24 };
+/** How long an ending session waits for a channel to hand its last bytes to the operator. */
+const TERMINATE_GRACE_MS = 10_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * One SSH session channel between an operator and a target: its requests (pty, env,
+ * window-change, signal; agent and X11 forwarding refused), the shell / exec / sftp / scp
+ * it starts, the upstream channel it is bridged to, and its evidence — an asciicast
+ * recording for shell and exec, file operations for sftp and scp — plus its row in
+ * `session_channels`. Bytes reach the evidence before they are forwarded.
+ */
+export class SessionChannel {
+  private pty: PtyRequest | null = null;
+  private readonly env: Record<string, string> = {};
+  private readonly refused: string[] = [];
+  private state: 'setup' | 'starting' | 'running' | 'closed' = 'setup';
+  private client: ServerChannel | null = null;
+  private upstream: ClientChannel | null = null;
+  private recorder: SessionRecorder | null = null;
+  private exit: UpstreamExit | null = null;
+  private stopped = false;
+  private finishing: Promise<void> | null = null;
+  private readonly bytes = { toClient: 0, fromClient: 0 };
+  private kind: Kind | null = null;
+  private bridged: Promise<void> | null = null;
+  private clientClosed: Promise<void> | null = null;
+
+  constructor(
+    private readonly session: SshSession,
+    readonly id: number,
+    sshSession: Session,
+  ) {
+    sshSession.on('pty', (accept, _reject, info) => {
+      this.pty = toPty(info);
+      accept?.();
+    });
+    sshSession.on('env', (accept, reject, info) => {
+      if (isAllowedEnv(info.key) && this.state === 'setup') {
+        this.env[info.key] = info.val;
+        accept?.();
+      } else reject?.();
+    });
+    sshSession.on('window-change', (accept, _reject, info) => {
+      accept?.();
+      if (!this.pty) return;
+      this.pty = { ...this.pty, cols: info.cols, rows: info.rows, width: info.width, height: info.height };
+      if (this.state === 'running') {
+        this.recorder?.resize(info.cols, info.rows);
+        this.upstream?.setWindow(info.rows, info.cols, info.height, info.width);
+      }
+    });
+    sshSession.on('signal', (accept, _reject, info) => {
+      accept?.();
+      if (this.state === 'running') this.upstream?.signal(info.name);
+    });
+    sshSession.on('auth-agent', (_accept, reject) => {
+      reject?.();
+      this.refuse('agent');
+    });
+    sshSession.on('x11', (_accept, reject) => {
+      reject?.();
+      this.refuse('x11');
+    });
+    sshSession.on('shell', (accept) => void this.start('shell', accept(), null));
+    sshSession.on('exec', (accept, _reject, info) => {
+      const scp = parseScpCommand(info.command);
+      void this.start(scp ? 'scp' : 'exec', accept(), info.command);
+    });
+    sshSession.on('subsystem', (accept, _reject, info) => {
+      if (info.name === 'sftp') return void this.start('sftp', accept(), null);
+      const channel = accept();
+      this.tellAndClose(channel, messages.subsystemRefused(info.name));
+    });
+  }
+
+  /** The session is ending: tell the operator why (if there is a reason to give) and close. */
+  async terminate(message?: string): Promise<void> {
+    if (this.state === 'closed') return this.finishing ?? undefined;
+    if (this.state === 'setup') {
+      this.state = 'closed';
+      return;
+    }
+    this.stopped = true;
+    const client = this.client!;
+    if (this.upstream) {
+      this.upstream.close();
+      // Drain what the target still sends (dropped: the relay is stopped).
+      this.upstream.resume();
+      this.upstream.stderr.resume();
+    }
+    if (client.writable) {
+      if (message) client.stderr.write(this.line(message));
+      // What was already queued for the operator, the message last, goes out first.
+      await Promise.race([Promise.all([flushed(client), flushed(client.stderr, client)]), delay(TERMINATE_GRACE_MS)]);
+      client.end();
+    }
+    // OpenSSH prints a channel's output before it answers the close; a disconnect that
+    // comes first can cut the message off. Wait for the answer (briefly) before going on.
+    await Promise.race([this.clientClosed, delay(TERMINATE_GRACE_MS / 2)]);
+    await this.finish();
+  }
+
+  private refuse(kind: 'agent' | 'x11'): void {
+    this.refused.push(kind === 'agent' ? messages.agentRefused : messages.x11Refused);
+    this.session.forwardingRefused(kind);
+  }
+
+  private async start(kind: Kind, client: ServerChannel, command: string | null): Promise<void> {
+    if (this.state !== 'setup' || !client) return;
+    this.state = 'starting';
+    this.kind = kind;
+    this.client = client;
+    repairChannelWrites(client);
+    // Nothing is read from the operator until the upstream channel exists.
+    client.pause();
+    this.clientClosed = new Promise((resolve) => client.once('close', resolve));
+    client.once('close', () => {
+      this.stopped = true;
+      this.upstream?.close();
+      if (this.state === 'starting') void this.finish();
+    });
+    this.session.services.metrics.channels(kind);
+
+    let upstream: UpstreamConnection;
+    try {
+      upstream = await this.session.ready;
+    } catch (error) {
+      return this.tellAndClose(client, errorMessage(error), true);
+    }
+    if (this.stopped) return void this.finish();
+    const { store } = this.session.services.context;
+
+    const recordingPath = kind === 'shell' || kind === 'exec' ? this.recordingPath() : null;
+    try {
+      if (recordingPath && (kind === 'shell' || kind === 'exec')) this.recorder = await this.openRecording(recordingPath, kind, command);
+      await store.sessions.addChannel({
+        sessionId: this.session.id,
+        channelId: this.id,
+        kind,
+        command,
+        pty: this.pty ? { term: this.pty.term, cols: this.pty.cols, rows: this.pty.rows } : null,
+        startedAt: new Date(),
+        endedAt: null,
+        exitCode: null,
+        exitSignal: null,
+        recordingPath,
+        recordingBytes: null,
+        recordingSha256: null,
+      });
+    } catch (error) {
+      const detail = errorMessage(error);
+      this.session.logger.error('cannot record an ssh channel', { channel: this.id, error: detail });
+      // This channel says why itself; the session's other channels are ended with the reason.
+      this.tellAndClose(client, messages.cannotRecord(detail), true);
+      this.session.recordingFailed(detail);
+      return;
+    }
+    if (this.stopped) return void this.finish();
+    if (recordingPath) this.session.recordingStarted(recordingPath);
+
+    let channel: ClientChannel;
+    try {
+      if (kind === 'shell') channel = await upstream.shell(this.pty, this.env);
+      else if (kind === 'sftp') channel = await upstream.subsystem('sftp');
+      else channel = await upstream.exec(command!, kind === 'exec' ? this.pty : null, this.env);
+    } catch (error) {
+      return this.tellAndClose(client, messages.upstreamFailed(this.session.access.target.name, errorMessage(error)), true);
+    }
+    if (this.stopped) {
+      channel.close();
+      return void this.finish();
+    }
+    this.upstream = channel;
+    this.state = 'running';
+    this.bridge(client, channel, kind, command);
+  }
+
+  private bridge(client: ServerChannel, upstream: ClientChannel, kind: Kind, command: string | null): void {
+    const recorder = this.recorder;
+    const notices = [...this.refused];
+    const { notice } = this.session.services.context.config.ssh;
+    if (this.pty && notice) notices.unshift(notice.replaceAll('{sessionId}', this.session.id));
+    for (const text of notices) {
+      const line = Buffer.from(this.line(text));
+      recorder?.output(line);
+      client.stderr.write(line);
+    }
+
+    const taps = this.evidenceTaps(kind, command, upstream);
+    const count = (direction: 'toClient' | 'fromClient', inner: Tap): Tap => ({
+      chunk: (data) => {
+        this.bytes[direction] += data.length;
+        return inner.chunk(data);
+      },
+      writable: () => inner.writable(),
+    });
+    const stopped = () => this.stopped;
+    relay(upstream, client, count('toClient', taps.stdout), stopped);
+    relay(upstream.stderr, client.stderr, count('toClient', taps.stderr), stopped);
+    relay(client, upstream, count('fromClient', taps.stdin), stopped);
+    client.on('end', () => upstream.end());
+    client.resume();
+
+    upstream.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+      this.exit = {
+        code: typeof code === 'number' ? code : null,
+        signal: signal ? signal.replace(/^SIG/, '') : null,
+        coreDumped: coreDumped === true,
+        description: description || null,
+      };
+    });
+    const stderrEnded = upstream.stderr.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => upstream.stderr.once('end', resolve).once('close', resolve));
+    const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
+    this.bridged = Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => delay(1000))])]).then(async () => {
+      if (!client.writable) return this.finish();
+      // Everything the target sent reaches the operator before the exit status, as with sshd.
+      await Promise.all([flushed(client), flushed(client.stderr, client)]);
+      if (this.exit && !this.stopped) this.sendExit(client, this.exit);
+      client.end();
+      await this.finish();
+    });
+  }
+
+  /**
+   * Where the channel's bytes go before they are forwarded: the recording (stdout and
+   * stderr as output, stdin as input) for shell and exec; the SFTP or scp observer, which
+   * logs file operations, for file transfers (their stderr is only counted).
+   */
+  private evidenceTaps(kind: Kind, command: string | null, upstream: ClientChannel): { stdout: Tap; stderr: Tap; stdin: Tap } {
+    const recorder = this.recorder;
+    if (recorder) {
+      const output: Tap = { chunk: (data) => recorder.output(data), writable: () => recorder.whenWritable() };
+      return { stdout: output, stderr: output, stdin: { chunk: (data) => recorder.input(data), writable: () => recorder.whenWritable() } };
+    }
+    const channelId = this.id;
+    const sink = (op: ObservedFileOperation) => this.session.recordFileOperation(channelId, op);
+    const observer = kind === 'sftp' ? new SftpObserver(sink) : new ScpObserver(parseScpCommand(command!)!, sink);
+    const files = this.session.files;
+    upstream.once('close', () => {
+      if (observer instanceof SftpObserver) observer.finish();
+      if (observer.broken) this.session.fileLogIncomplete(channelId, observer.broken);
+    });
+    return {
+      stdout: { chunk: (data) => (observer.fromServer(data), files.hasRoom), writable: () => files.whenWritable() },
+      stderr: { chunk: () => true, writable: () => Promise.resolve() },
+      stdin: { chunk: (data) => (observer.fromClient(data), files.hasRoom), writable: () => files.whenWritable() },
+    };
+  }
+
+  private sendExit(client: ServerChannel, exit: UpstreamExit): void {
+    try {
+      if (exit.signal) client.exit(exit.signal, exit.coreDumped, exit.description ?? '');
+      else if (exit.code !== null) client.exit(exit.code);
+    } catch (error) {
+      this.session.logger.warn('could not pass an exit status on', { channel: this.id, error: errorMessage(error) });
+    }
+  }
+
+  /** Writes `message` to the operator, exits 1 and closes; used when nothing can start. */
+  private tellAndClose(client: ServerChannel, message: string, thenCloseConnection = false): void {
+    this.stopped = true;
+    if (client.writable) {
+      client.stderr.write(this.line(message));
+      void drained(client.stderr).then(() => {
+        if (!client.writable) return;
+        client.exit(1);
+        client.end();
+      });
+    }
+    client.once('close', () => {
+      if (thenCloseConnection && this.session.failure) this.session.connection.end();
+    });
+    void this.finish();
+  }
+
+  private finish(): Promise<void> {
+    return (this.finishing ??= (async () => {
+      this.state = 'closed';
+      let digest: RecordingDigest | null = null;
+      if (this.recorder) {
+        digest = await this.recorder.close(this.exit).catch((error: unknown) => {
+          this.session.logger.error('could not finalize a recording', { channel: this.id, error: errorMessage(error) });
+          return null;
+        });
+      }
+      if (this.kind) {
+        await this.session.services.context.store.sessions
+          .updateChannel(this.session.id, this.id, {
+            endedAt: new Date(),
+            exitCode: this.exit?.code ?? null,
+            exitSignal: this.exit?.signal ?? null,
+            ...(digest ? { recordingBytes: digest.bytes, recordingSha256: digest.sha256 } : {}),
+          })
+          .catch((error: unknown) => this.session.logger.error('could not close a channel row', { channel: this.id, error }));
+      }
+      this.session.channelFinished(this, digest, this.bytes);
+    })());
+  }
+
+  private async openRecording(path: string, kind: 'shell' | 'exec', command: string | null): Promise<SessionRecorder> {
+    const size = this.pty ?? DEFAULT_SIZE;
+    const tags = this.session.tags(this.id, kind);
+    const header: AsciicastHeader = {
+      version: 2,
+      width: size.cols || DEFAULT_SIZE.cols,
+      height: size.rows || DEFAULT_SIZE.rows,
+      timestamp: Math.floor(Date.now() / 1000),
+      title: `${tags.login}@${tags.target} (${tags.identity.name}, session ${this.session.id})`,
+      ...(command !== null ? { command } : {}),
+      env: { ...(this.pty ? { TERM: this.pty.term } : {}), ...this.env },
+      custos: tags,
+    };
+    return this.session.services.writer.open({
+      path,
+      header,
+      recordInput: this.session.access.decision.recordInput,
+      onFailure: (error) => this.session.recordingFailed(error.message),
+    });
+  }
+
+  private recordingPath(): string {
+    const day = this.session.startedAt.toISOString().slice(0, 10);
+    return join(this.session.services.context.config.recordings.dir, day, `${this.session.id}.${this.id}.cast`);
+  }
+
+  private line(text: string): string {
+    return this.pty ? `${text}\r\n` : `${text}\n`;
+  }
+}
+
+function toPty(info: PseudoTtyInfo): PtyRequest {
+  return {
+    term: info.term,
+    cols: info.cols,
+    rows: info.rows,
+    width: info.width,
+    height: info.height,
+    modes: (info.modes ?? {}) as Record<string, number>,
+  };
+}

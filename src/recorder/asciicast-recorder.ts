@@ -1,0 +1,186 @@
+import type { EventCode } from './asciicast.js';
+import { RecorderError } from './errors.js';
+import type { RecordingEvent } from './recording-file.js';
+import type { ToWriter } from './recording-writer-protocol.js';
+import { describeExit, type ChannelExit, type RecordingDigest, type RecordingFailureListener, type SessionRecorder } from './session-recorder.js';
+
+export interface RecorderLimits {
+  /** Output arriving within this window becomes one asciicast event. */
+  windowMs: number;
+  /** An event is cut at this many bytes (a new one starts with the same window). */
+  maxEventBytes: number;
+  /** Pending bytes that trigger a write before the window ends. */
+  flushBytes: number;
+  /** Bytes handed over but not yet written at which producers are asked to pause. */
+  highWaterBytes: number;
+}
+
+export const DEFAULT_RECORDER_LIMITS: RecorderLimits = {
+  windowMs: 25,
+  maxEventBytes: 256 * 1024,
+  flushBytes: 1024 * 1024,
+  highWaterBytes: 8 * 1024 * 1024,
+};
+
+interface PendingEvent {
+  t: number;
+  code: EventCode;
+  chunks: Buffer[];
+  text: string | null;
+  bytes: number;
+}
+
+type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
+
+/**
+ * The gateway-thread half of a recording: coalesces bytes into events per short window,
+ * hands them to the writer thread (copied once into a transferable buffer), and tracks how
+ * much is still unwritten for backpressure. The writer thread does the encoding and I/O.
+ */
+export class AsciicastRecorder implements SessionRecorder {
+  failure: RecorderError | null = null;
+  private readonly startedAt = performance.now();
+  private events: PendingEvent[] = [];
+  private pendingBytes = 0;
+  private unwritten = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private waiters: Array<() => void> = [];
+  private closing: Promise<RecordingDigest> | null = null;
+  private resolveClose: ((digest: RecordingDigest) => void) | null = null;
+  private orphanDigest: Promise<RecordingDigest> | null = null;
+  private rejectClose: ((error: RecorderError) => void) | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly path: string,
+    private readonly send: Send,
+    private readonly recordInput: boolean,
+    private readonly onFailure: RecordingFailureListener,
+    private readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS,
+  ) {}
+
+  output(data: Buffer): boolean {
+    return this.push('o', data);
+  }
+
+  input(data: Buffer): boolean {
+    if (!this.recordInput) return true;
+    return this.push('i', data);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.pushText('r', `${cols}x${rows}`);
+  }
+
+  marker(label: string): void {
+    this.pushText('m', label);
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.failure || this.unwritten < this.limits.highWaterBytes / 2) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(exit?: ChannelExit | null): Promise<RecordingDigest> {
+    if (this.orphanDigest) return (this.closing ??= this.orphanDigest);
+    return (this.closing ??= new Promise<RecordingDigest>((resolve, reject) => {
+      if (exit) this.pushText('m', describeExit(exit));
+      this.flush();
+      this.resolveClose = resolve;
+      this.rejectClose = reject;
+      this.send({ type: 'close', id: this.id });
+    }));
+  }
+
+  /** Writer thread: a batch was written (or dropped after a failure). */
+  acknowledged(bytes: number): void {
+    this.unwritten -= bytes;
+    if (this.unwritten < this.limits.highWaterBytes / 2) this.releaseWaiters();
+  }
+
+  /** Writer thread (or its death): the recording cannot be written any more. */
+  failed(error: RecorderError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.releaseWaiters();
+    this.onFailure(error);
+  }
+
+  /**
+   * The writer thread is gone: the recording is finalized from what is on disk instead,
+   * and `close` (called now or later) resolves with that digest.
+   */
+  orphaned(digest: Promise<RecordingDigest>): void {
+    this.orphanDigest = digest;
+    if (this.resolveClose) digest.then(this.resolveClose, this.rejectClose ?? undefined);
+    this.resolveClose = this.rejectClose = null;
+  }
+
+  closed(digest: RecordingDigest | RecorderError): void {
+    if (digest instanceof RecorderError) this.rejectClose?.(digest);
+    else this.resolveClose?.(digest);
+    this.resolveClose = this.rejectClose = null;
+  }
+
+  private push(code: 'o' | 'i', data: Buffer): boolean {
+    if (this.closing || data.length === 0) return true;
+    const last = this.events.at(-1);
+    if (last && last.code === code && last.bytes < this.limits.maxEventBytes) {
+      last.chunks.push(data);
+      last.bytes += data.length;
+    } else {
+      this.events.push({ t: this.elapsed(), code, chunks: [data], text: null, bytes: data.length });
+    }
+    this.pendingBytes += data.length;
+    this.unwritten += data.length;
+    this.schedule();
+    return this.unwritten < this.limits.highWaterBytes;
+  }
+
+  private pushText(code: 'r' | 'm', text: string): void {
+    if (this.closing) return;
+    this.events.push({ t: this.elapsed(), code, chunks: [], text, bytes: text.length });
+    this.pendingBytes += text.length;
+    this.unwritten += text.length;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.pendingBytes >= this.limits.flushBytes) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs);
+  }
+
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.events.length === 0) return;
+    const transfer: ArrayBuffer[] = [];
+    const events: RecordingEvent[] = this.events.map((event) => {
+      if (event.text !== null) return { t: event.t, code: event.code, data: event.text };
+      // One copy into a buffer of its own, handed to the writer thread without another.
+      const data = new Uint8Array(event.bytes);
+      let offset = 0;
+      for (const chunk of event.chunks) {
+        data.set(chunk, offset);
+        offset += chunk.length;
+      }
+      transfer.push(data.buffer);
+      return { t: event.t, code: event.code, data };
+    });
+    this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes }, transfer);
+    this.events = [];
+    this.pendingBytes = 0;
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private elapsed(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+}

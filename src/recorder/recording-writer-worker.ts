@@ -1,0 +1,101 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { RecordingFile } from './recording-file.js';
+import { finalizeRecordingFile } from './recording-finalize.js';
+import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
+
+/**
+ * The recording writer thread: encodes terminal bytes as asciicast, writes, hashes and
+ * syncs recordings off the gateway's event loop. A recording whose write fails is marked
+ * failed (the gateway ends its session) and, when closed, digested as it is on disk.
+ */
+const port = parentPort!;
+const init = workerData as WriterInit;
+const send = (message: FromWriter) => port.postMessage(message);
+
+interface Entry {
+  path: string;
+  file: RecordingFile | null;
+  failed: boolean;
+}
+
+const recordings = new Map<number, Entry>();
+
+function describe(err: unknown, path: string): { code: string; message: string } {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  return { code, message: `cannot write recording ${path}: ${code} (${(err as Error).message})` };
+}
+
+function fail(id: number, entry: Entry, err: unknown): void {
+  entry.failed = true;
+  entry.file?.closeQuietly();
+  entry.file = null;
+  send({ type: 'failed', id, error: describe(err, entry.path) });
+}
+
+port.on('message', (message: ToWriter) => {
+  switch (message.type) {
+    case 'open': {
+      const entry: Entry = { path: message.path, file: null, failed: false };
+      recordings.set(message.id, entry);
+      try {
+        entry.file = RecordingFile.create(message.path, message.header);
+        send({ type: 'opened', id: message.id });
+      } catch (err) {
+        entry.failed = true;
+        send({ type: 'failed', id: message.id, error: describe(err, message.path) });
+      }
+      return;
+    }
+    case 'append': {
+      const entry = recordings.get(message.id);
+      if (entry?.file && !entry.failed) {
+        try {
+          entry.file.append(message.events);
+        } catch (err) {
+          fail(message.id, entry, err);
+        }
+      }
+      // Acknowledged even when dropped, so a producer waiting on backpressure is released
+      // (its session is being ended because of the failure).
+      send({ type: 'appended', id: message.id, bytes: message.bytes });
+      return;
+    }
+    case 'close': {
+      const entry = recordings.get(message.id);
+      recordings.delete(message.id);
+      if (!entry) return send({ type: 'close-failed', id: message.id, error: { code: 'unknown', message: 'unknown recording' } });
+      void closeEntry(message.id, entry);
+      return;
+    }
+  }
+});
+
+async function closeEntry(id: number, entry: Entry): Promise<void> {
+  if (entry.file && !entry.failed) {
+    try {
+      const { bytes, sha256 } = entry.file.close();
+      return send({ type: 'closed', id, path: entry.path, bytes, sha256 });
+    } catch (err) {
+      entry.failed = true;
+      entry.file.closeQuietly();
+      send({ type: 'failed', id, error: describe(err, entry.path) });
+    }
+  }
+  try {
+    const digest = await finalizeRecordingFile(entry.path);
+    send({ type: 'closed', id, ...digest });
+  } catch (err) {
+    send({ type: 'close-failed', id, error: describe(err, entry.path) });
+  }
+}
+
+setInterval(() => {
+  for (const [id, entry] of recordings) {
+    if (!entry.file || entry.failed) continue;
+    try {
+      entry.file.sync();
+    } catch (err) {
+      fail(id, entry, err);
+    }
+  }
+}, init.syncIntervalMs);

@@ -1,0 +1,37 @@
+import type { RecorderError } from './errors.js';
+import type { RecordingDigest } from './recording-finalize.js';
+
+export type { RecordingDigest } from './recording-finalize.js';
+
+/**
+ * The recorder of one interactive channel (DESIGN.md "SessionRecorder"). Bytes are handed
+ * over before they are forwarded; `output`/`input` return false when the queue is over its
+ * bound — the caller then stops reading from the side producing the bytes until
+ * `whenWritable()` resolves. `close` is the one moment a recording is final.
+ */
+export interface SessionRecorder {
+  readonly path: string;
+  /** Set once writing failed; the session must end (fail closed). */
+  readonly failure: RecorderError | null;
+  output(data: Buffer): boolean;
+  /** Recorded only when the decision says so (`recordInput`); otherwise ignored. */
+  input(data: Buffer): boolean;
+  resize(cols: number, rows: number): void;
+  /** A named point in the recording (asciicast "m" event). */
+  marker(label: string): void;
+  /** Resolves once the queue is below its low-water mark again (or the recorder failed). */
+  whenWritable(): Promise<void>;
+  close(exit?: ChannelExit | null): Promise<RecordingDigest>;
+}
+
+export interface ChannelExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export function describeExit(exit: ChannelExit): string {
+  if (exit.signal) return `exit signal ${exit.signal}`;
+  return `exit status ${exit.code ?? 'unknown'}`;
+}
+
+export type RecordingFailureListener = (error: RecorderError) => void;

@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAsciicast } from '../../src/recorder/asciicast.js';
+import { custosCommand, REPO_ROOT } from '../helpers/cli.js';
+import { prepareGatewayFiles, spawnGateway, type TestGatewayFiles } from '../helpers/gateway.js';
+import { spawnInPty } from '../helpers/pty.js';
+import { waitFor } from '../helpers/wait.js';
+import { SSH, startSshFixture, type SshFixture } from './fixture.js';
+
+let f: SshFixture;
+beforeAll(async () => {
+  f = await startSshFixture();
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+const store = () => f.gateway.gateway.store;
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('many sessions at once', () => {
+  it('records 50 concurrent sessions, each completely', async () => {
+    const count = 50;
+    const results = await Promise.all(
+      Array.from({ length: count }, (_, i) => f.run(f.keys.alice, 'web1', [`echo concurrent-${i}-start; sleep 1; echo concurrent-${i}-end`], { timeoutMs: 120_000 })),
+    );
+    results.forEach((result, i) => {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.toString()).toBe(`concurrent-${i}-start\nconcurrent-${i}-end\n`);
+    });
+    const sessions = await waitFor(
+      async () => {
+        const rows = (await store().sessions.list({ identity: 'alice', limit: 200 })).filter((row) => row.state === 'closed' && row.recordingPath);
+        const found = new Map<number, (typeof rows)[number]>();
+        for (const row of rows) {
+          const cast = parseAsciicast(readFileSync(row.recordingPath!, 'utf8'));
+          const match = /^echo concurrent-(\d+)-start/.exec(cast.header.command ?? '');
+          if (match) found.set(Number(match[1]), row);
+        }
+        return found.size === count ? found : undefined;
+      },
+      { timeoutMs: 30_000, what: `${count} closed, recorded sessions` },
+    ).catch(async (err: Error) => {
+      const rows = await store().sessions.list({ identity: 'alice', limit: 200 });
+      const describe = (r: (typeof rows)[number]) => {
+        const cast = r.recordingPath ? parseAsciicast(readFileSync(r.recordingPath, 'utf8')) : null;
+        return `${r.id} ${r.state} ${r.recordingPath ?? 'no recording'} ${JSON.stringify(cast?.header.command)} ${JSON.stringify(cast?.events.map((e) => e[2]).join('').slice(0, 60))}`;
+      };
+      throw new Error(`${err.message}; sessions:\n${rows.map(describe).join('\n')}`);
+    });
+    for (const [i, row] of sessions) {
+      const output = parseAsciicast(readFileSync(row.recordingPath!, 'utf8'))
+        .events.filter((e) => e[1] === 'o')
+        .map((e) => e[2])
+        .join('');
+      // Stdout and stderr are both recorded; the target's shell start-up may add to stderr.
+      expect(output).toContain(`concurrent-${i}-start\n`);
+      expect(output).toContain(`concurrent-${i}-end\n`);
+      expect(row.recordingSha256).toBe(sha256(row.recordingPath!));
+    }
+  });
+});
+
+describe('recordings that cannot be written', () => {
+  it('refuses to run a session when its recording cannot be created', async () => {
+    const dir = f.gateway.config.recordings.dir;
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'a file where the recordings directory should be\n');
+    try {
+      const result = await f.run(f.keys.alice, 'web1', ['echo must-not-run-unrecorded']);
+      expect(result.stdout.toString()).toBe('');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/custos: this session cannot be recorded \(cannot write recording .*ENOTDIR.*\); Custos does not run sessions unrecorded/);
+      const [session] = await waitFor(async () => {
+        const rows = await store().sessions.list({ identity: 'alice', limit: 1 });
+        return rows[0]?.state === 'closed' ? rows : undefined;
+      });
+      expect(session!.endReason).toMatch(/^recording failed: cannot write recording/);
+    } finally {
+      rmSync(dir, { force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+  });
+});
+
+/** `custos start` as a child process whose files may not grow beyond `limitKb` (RLIMIT_FSIZE). */
+function spawnLimitedGateway(files: TestGatewayFiles, limitKb: number) {
+  const { command, args } = custosCommand(['start', '--config', files.configPath]);
+  const quoted = [command, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('bash', ['-c', `ulimit -f ${limitKb}; exec ${quoted}`], { cwd: REPO_ROOT, env: { ...process.env, CUSTOS_LOG_LEVEL: 'info' } });
+  let logs = '';
+  child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  return { child, logs: () => logs };
+}
+
+describe('the gateway process', () => {
+  it('ends a session whose recording fails part way (file size limit), telling the operator', async () => {
+    const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+    // Store files stay below 32 MiB (WAL segments are 16 MiB); the recording outgrows it.
+    const gateway = spawnLimitedGateway(files, 32 * 1024);
+    try {
+      const ready = await waitFor(() => gateway.logs().split('\n').find((line) => line.includes('"custos is ready"')), { timeoutMs: 60_000, what: 'the gateway' });
+      const port = Number(/"ssh":"[^"]*:(\d+)"/.exec(ready)![1]);
+      await copyResources(files);
+      const result = await new Promise<{ code: number | null; bytes: number; stderr: string }>((resolve) => {
+        const child = spawn(SSH, f.sshArgsVia({ port, dataDir: files.dataDir }, f.keys.alice, 'web1', ['head -c 60000000 /dev/zero | tr "\\\\0" x'], ['-o', 'BatchMode=yes']));
+        let bytes = 0;
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (code) => resolve({ code, bytes, stderr }));
+      });
+      expect(result.stderr).toMatch(/custos: this session is ended because it can no longer be recorded \(cannot write recording .*EFBIG/);
+      expect(result.bytes).toBeLessThan(60_000_000);
+      const shown = await waitFor(async () => {
+        const listed = await files.cli(['sessions', 'ls', '--identity', 'alice', '--format', 'json']);
+        const row = JSON.parse(listed.stdout.trim().split('\n')[0]!) as { id: string; state: string; endReason: string; recordingPath: string; recordingSha256: string };
+        return row.state === 'closed' ? row : undefined;
+      });
+      expect(shown.endReason).toMatch(/^recording failed: cannot write recording .*EFBIG/);
+      // What reached the disk is final and digested.
+      expect(shown.recordingSha256).toBe(sha256(shown.recordingPath));
+      expect(parseAsciicast(readFileSync(shown.recordingPath, 'utf8')).invalidLines).toBe(0);
+    } finally {
+      gateway.child.kill('SIGKILL');
+      files.remove();
+    }
+  });
+
+  it('marks sessions interrupted by a crash, finalizes their recordings and keeps what was recorded', async () => {
+    const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+    try {
+      const first = await spawnGateway(files);
+      const port = Number(first.addresses.ssh!.split(':').at(-1));
+      await copyResources(files);
+      const args = f.sshArgsVia({ port, dataDir: files.dataDir }, f.keys.alice, 'web1');
+      const term = spawnInPty(SSH, args);
+      const notice = await term.waitFor(/\(session (ses_[a-z0-9]+)\)/);
+      const id = /\(session (ses_[a-z0-9]+)\)/.exec(notice)![1]!;
+      term.write('echo BEFORE-$((40+2))-CRASH\r');
+      await term.waitFor('BEFORE-42-CRASH');
+      // Recordings reach the disk within a second; give it that second.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await first.kill();
+      await term.exited;
+
+      const second = await spawnGateway(files);
+      try {
+        const shown = await files.cli(['sessions', 'show', id, '--format', 'json']);
+        expect(shown.code, shown.stderr).toBe(0);
+        const show = JSON.parse(shown.stdout) as {
+          session: { state: string; endReason: string; recordingPath: string; recordingSha256: string };
+          recording: { matches: boolean };
+          channels: Array<{ endedAt: string | null; recordingSha256: string | null }>;
+          endEvent: { type: string; agreesWithRow: boolean };
+        };
+        expect(show.session.state).toBe('interrupted');
+        expect(show.session.endReason).toContain('the gateway stopped while the session was live');
+        expect(show.recording.matches).toBe(true);
+        expect(show.channels[0]).toMatchObject({ endedAt: expect.any(String), recordingSha256: show.session.recordingSha256 });
+        expect(show.endEvent).toMatchObject({ type: 'session.interrupted', agreesWithRow: true });
+        const cast = parseAsciicast(readFileSync(show.session.recordingPath, 'utf8'));
+        expect(cast.invalidLines).toBe(0);
+        expect(cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('')).toContain('BEFORE-42-CRASH');
+        const verify = await files.cli(['verify']);
+        expect(verify.code, verify.stdout).toBe(0);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      files.remove();
+    }
+  });
+});
+
+/** The fixture's resources, applied to another gateway through its CLI. */
+async function copyResources(files: TestGatewayFiles): Promise<void> {
+  const path = `${files.dataDir}/resources.yaml`;
+  writeFileSync(path, f.resources);
+  const applied = await files.cli(['apply', '-f', path]);
+  if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr}`);
+}
