@@ -23,7 +23,7 @@ export interface GatewayConfig {
   listen: { ssh: string | null; postgres: string | null; kubernetes: string | null; web: string | null };
   tls: { cert: string; key: string; ca: string; generated: boolean };
   ssh: { hostKey: string; notice: string };
-  postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number };
+  postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number; maxStartupConnections: number };
   recordings: { dir: string };
   admin: { socket: string };
   log: { level: LogLevel };
@@ -48,6 +48,7 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'postgres.allowPlaintext', env: 'CUSTOS_POSTGRES_ALLOW_PLAINTEXT', type: 'boolean', default: 'false' },
   { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
   { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
+  { path: 'postgres.maxStartupConnections', env: 'CUSTOS_POSTGRES_MAX_STARTUP_CONNECTIONS', type: 'number', default: '1000' },
   { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
   { path: 'admin.socket', env: 'CUSTOS_ADMIN_SOCKET', type: 'string', default: '<dataDir>/admin.sock' },
   { path: 'log.level', env: 'CUSTOS_LOG_LEVEL', type: 'string', default: 'info' },
@@ -75,6 +76,7 @@ const fileSchema = z
         allowPlaintext: z.boolean(),
         maxMessageBytes: z.number().int().min(1024),
         startupTimeoutMs: z.number().int().min(100),
+        maxStartupConnections: z.number().int().min(1),
       })
       .partial()
       .strict(),
@@ -161,6 +163,7 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       allowPlaintext: file.postgres?.allowPlaintext ?? false,
       maxMessageBytes: file.postgres?.maxMessageBytes ?? 64 * 1024 * 1024,
       startupTimeoutMs: file.postgres?.startupTimeoutMs ?? 10_000,
+      maxStartupConnections: file.postgres?.maxStartupConnections ?? 1000,
     },
     recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
     admin: { socket: at(file.admin?.socket, inData('admin.sock')) },

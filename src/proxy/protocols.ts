@@ -1,4 +1,5 @@
 import type { ProtocolModule } from './context.js';
+import { postgresModule } from './postgres/module.js';
 
 /** The protocol front ends built so far; a configured listener without a module is not started. */
-export const PROTOCOL_MODULES: ProtocolModule[] = [];
+export const PROTOCOL_MODULES: ProtocolModule[] = [postgresModule];

@@ -1,5 +1,6 @@
 import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
+import { cancelKeyRepository } from './cancel-keys.js';
 import { queryRepository } from './queries.js';
 import { resourceRepository } from './resources.js';
 import { sessionRepository } from './sessions.js';
@@ -17,8 +18,9 @@ export function createRepositories(db: Db) {
     tokens: tokenRepository(db),
     sessions: sessionRepository(db),
     queries: queryRepository(db),
+    cancelKeys: cancelKeyRepository(db),
   };
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'cancelKeys'] as const satisfies ReadonlyArray<keyof Repositories>;

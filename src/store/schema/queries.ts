@@ -6,6 +6,10 @@ export interface CapturedParam {
   format: 'text' | 'binary';
   /** Text parameters as text, binary ones as base64; null for SQL NULL. */
   value: string | null;
+  /** Present when a text parameter's bytes are not valid text in the client encoding: `value` is then base64. */
+  encoding?: 'base64';
+  /** Present when the value was too large to keep whole: its size, its sha256, and `value` holds a prefix. */
+  truncated?: { bytes: number; sha256: string };
 }
 
 /** Every statement captured at the PostgreSQL front end, with parameters and outcome. */
