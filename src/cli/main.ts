@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
+import { registerQueries } from './commands/queries.js';
 import { registerResources } from './commands/resources.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerResources(program);
   registerToken(program);
   registerAudit(program);
+  registerQueries(program);
   return program;
 }
 

@@ -33,6 +33,8 @@ interface Portal {
   run: CapturedStatement | null;
   rows: number;
   executes: number;
+  /** Set when the portal was closed while an Execute on it was still in flight. */
+  closedBy: string | null;
 }
 
 type Expectation =
@@ -167,6 +169,7 @@ export class StatementTracker {
       run: null,
       rows: 0,
       executes: 0,
+      closedBy: null,
     };
     this.remember(this.portals, message.portal, portal);
     if (!this.skipUntilSync) this.expect({ kind: 'bind', portal });
@@ -176,7 +179,7 @@ export class StatementTracker {
     let portal = this.portals.get(portalName);
     if (!portal) {
       // A cursor opened with DECLARE is a portal too; its text is in an earlier statement.
-      portal = { name: portalName, statementName: '', text: `(portal "${portalName}")`, textDetails: null, params: [], run: null, rows: 0, executes: 0 };
+      portal = { name: portalName, statementName: '', text: `(portal "${portalName}")`, textDetails: null, params: [], run: null, rows: 0, executes: 0, closedBy: null };
       this.remember(this.portals, portalName, portal);
     }
     portal.executes += 1;
@@ -250,7 +253,9 @@ export class StatementTracker {
         return this.parameterDescription(body!);
       case Backend.PortalSuspended: {
         const head = this.pop();
-        if (head?.kind === 'execute') head.statement.row.rowCount = head.portal.rows;
+        if (head?.kind !== 'execute') return;
+        head.statement.row.rowCount = head.portal.rows;
+        if (head.portal.closedBy && !this.isExpected(head.statement)) this.finishSuspended(head.portal, head.portal.closedBy);
         return;
       }
       case Backend.CopyInResponse:
@@ -457,10 +462,19 @@ export class StatementTracker {
     const portal = this.portals.get(name);
     if (!portal) return;
     this.portals.delete(name);
-    if (portal.run && !this.isExpected(portal.run)) {
-      this.finish(portal.run, { status: 'ok', rowCount: portal.rows, details: { suspended: true, executes: portal.executes, endedBy: reason } });
-    }
+    if (!portal.run) return;
+    // While an Execute on it is in flight, the run ends when that Execute's answer arrives.
+    if (this.isExpected(portal.run)) portal.closedBy = reason;
+    else this.finishSuspended(portal, reason);
+  }
+
+  /** A run stopped by a row limit whose portal then went away before it completed. */
+  private finishSuspended(portal: Portal, reason: string): void {
+    const run = portal.run;
     portal.run = null;
+    if (run && !run.finished) {
+      this.finish(run, { status: 'ok', rowCount: portal.rows, details: { suspended: true, executes: portal.executes, endedBy: reason } });
+    }
   }
 
   private isExpected(statement: CapturedStatement): boolean {
