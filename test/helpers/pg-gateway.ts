@@ -30,7 +30,8 @@ export interface PgScenario {
  * PostgreSQL front end, targets for each, and identities:
  * - alice (human) with role `orders-rw`: db users app (default) and app_ro on targets labelled env=test;
  * - robot (bot, owner alice) with the same role;
- * - mallory (human) with no roles.
+ * - mallory (human) with no roles;
+ * - brief (human) with role `short`: app_ro on `orders`, maxSessionTTL 2s.
  * Targets: `orders` (SCRAM upstream, database orders), `legacy` (md5), `open` (trust).
  */
 export async function startPgScenario(options: { settings?: Record<string, unknown>; maxSessionTTL?: string; storeUrl?: string } = {}): Promise<PgScenario> {
@@ -83,7 +84,7 @@ spec:
   protocol: postgres
   address: 127.0.0.1:${pgServer.port}
   database: orders
-  labels: { env: test }
+  labels: { env: legacy }
   credentials:
     password: ${secrets('legacy', 'md5-secret')}
 ---
@@ -93,7 +94,7 @@ spec:
   protocol: postgres
   address: 127.0.0.1:${pgServer.port}
   database: orders
-  labels: { env: test }
+  labels: { env: open }
 ---
 kind: role
 name: orders-rw
@@ -113,6 +114,19 @@ name: open-users
 spec:
   targets: { name: open }
   dbUsers: [trusting]
+---
+kind: role
+name: short
+spec:
+  targets: { name: orders }
+  dbUsers: [app_ro]
+  maxSessionTTL: 2s
+---
+kind: identity
+name: brief
+spec:
+  kind: human
+  roles: [short]
 ---
 kind: identity
 name: alice

@@ -1,4 +1,4 @@
-import { CANCEL_REQUEST_CODE, PROTOCOL_3_0, SSL_REQUEST_CODE } from './codes.js';
+import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, PROTOCOL_3_0, SSL_REQUEST_CODE } from './codes.js';
 
 /**
  * The startup-phase packets the gateway sends upstream. (pg-protocol's `serialize.startup`
@@ -30,5 +30,12 @@ export function cancelRequest(processId: number, secretKey: Buffer): Buffer {
   out.writeInt32BE(CANCEL_REQUEST_CODE, 4);
   out.writeInt32BE(processId, 8);
   secretKey.copy(out, 12);
+  return out;
+}
+
+export function gssEncRequest(): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeInt32BE(8, 0);
+  out.writeInt32BE(GSSENC_REQUEST_CODE, 4);
   return out;
 }
