@@ -11,6 +11,8 @@ export const INSTALL_PG_CLIENTS = 'apt-get install -y postgresql-client (psql, p
 
 export interface PgScenario {
   pg: EphemeralPostgres;
+  /** The PostgreSQL store URL when the scenario uses one. */
+  storeUrl: string | undefined;
   tg: TestGateway;
   /** The gateway's PostgreSQL port. */
   port: number;
@@ -34,7 +36,9 @@ export interface PgScenario {
  * - brief (human) with role `short`: app_ro on `orders`, maxSessionTTL 2s.
  * Targets: `orders` (SCRAM upstream, database orders), `legacy` (md5), `open` (trust).
  */
-export async function startPgScenario(options: { settings?: Record<string, unknown>; maxSessionTTL?: string; storeUrl?: string } = {}): Promise<PgScenario> {
+export async function startPgScenario(
+  options: { settings?: Record<string, unknown>; maxSessionTTL?: string; /** Use a PostgreSQL store (a database on the same server) instead of PGlite. */ postgresStore?: boolean } = {},
+): Promise<PgScenario> {
   const pgServer = await startPostgres({
     users: [
       { name: 'app', password: 'app-secret', auth: 'scram-sha-256' },
@@ -42,8 +46,9 @@ export async function startPgScenario(options: { settings?: Record<string, unkno
       { name: 'legacy_user', password: 'md5-secret', auth: 'md5' },
       { name: 'trusting', auth: 'trust' },
     ],
-    databases: ['orders'],
+    databases: options.postgresStore ? ['orders', 'custos_store'] : ['orders'],
   });
+  const storeUrl = options.postgresStore ? pgServer.url(pgServer.superuser, 'custos_store') : undefined;
   const admin = await pgServer.admin('orders');
   await admin.query(`grant all on schema public to app, app_ro, legacy_user, trusting`);
   await admin.query(`create table items (id int primary key, name text, price numeric)`);
@@ -53,8 +58,12 @@ export async function startPgScenario(options: { settings?: Record<string, unkno
   await admin.end();
 
   const tg = await startTestGateway({
-    ...(options.storeUrl ? { storeUrl: options.storeUrl } : {}),
-    settings: { listen: { postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true }, ...options.settings },
+    ...(storeUrl ? { storeUrl } : {}),
+    settings: {
+      ...options.settings,
+      listen: { postgres: '127.0.0.1:0', ...(options.settings?.listen as object | undefined) },
+      postgres: { allowPlaintext: true, ...(options.settings?.postgres as object | undefined) },
+    },
   });
   const secrets = (name: string, value: string) => {
     const path = join(tg.dataDir, `${name}.secret`);
@@ -149,6 +158,7 @@ spec:
   const port = tg.address('postgres').port;
   return {
     pg: pgServer,
+    storeUrl,
     tg,
     port,
     caFile: tg.config.tls.ca,

@@ -18,6 +18,8 @@ export interface ReceivedMessage {
  */
 export class RawPgClient {
   readonly messages: ReceivedMessage[] = [];
+  /** The backend key the gateway issued at login (for CancelRequest). */
+  key: { processId: number; secretKey: Buffer } | null = null;
   private readonly parser = new Parser();
   private waiters: Array<() => void> = [];
   closed = false;
@@ -64,6 +66,12 @@ export class RawPgClient {
     client.send(serialize.sendSCRAMClientFinalMessage(`${withoutProof},p=${proof.toString('base64')}`));
     const ready = await client.until((m) => m.name === 'readyForQuery' || m.name === 'error');
     if (ready.name === 'error') throw new Error(`login failed: ${String(ready.message)}`);
+    const keyData = client.messages.find((m) => m.name === 'backendKeyData');
+    if (keyData) {
+      const secretKey = Buffer.alloc(4);
+      secretKey.writeInt32BE(keyData.secretKey as number);
+      client.key = { processId: keyData.processID as number, secretKey };
+    }
     client.messages.length = 0;
     return client;
   }
