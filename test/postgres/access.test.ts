@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -6,7 +6,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSelfSignedTls } from '../../src/core/generated-keys.js';
 import { gssEncRequest, sslRequest, startupMessage } from '../../src/proxy/postgres/protocol/frontend-serializer.js';
-import { runClient, startPgScenario, type PgScenario } from '../helpers/pg-gateway.js';
+import { requireBinary } from '../helpers/binaries.js';
+import { INSTALL_PG_CLIENTS, runClient, startPgScenario, type PgScenario } from '../helpers/pg-gateway.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -189,6 +190,30 @@ spec:
     const refused = await runClient('psql', ['-X', '-c', 'select 1', `host=127.0.0.1 port=${s.port} user=alice dbname=misverified sslmode=require`], { PGPASSWORD: token });
     expect(refused.stderr).toMatch(/could not log in to target "misverified" as database user "app": TLS with 127\.0\.0\.1:\d+ failed/);
     dir.remove();
+  });
+
+  it('cancels pg_sleep(30) when psql is interrupted: the plaintext CancelRequest of a TLS session is routed', async () => {
+    const token = await s.token('alice');
+    const child = spawn(requireBinary('psql', INSTALL_PG_CLIENTS), ['-X', '-c', 'select pg_sleep(30)', conninfo('alice')], {
+      env: { ...process.env, PGPASSWORD: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitFor(async () => {
+      const admin = await s.pg.admin('orders');
+      const { rows } = await admin.query("select 1 from pg_stat_activity where query = 'select pg_sleep(30)' and state = 'active'");
+      await admin.end();
+      return rows.length === 1;
+    });
+    child.kill('SIGINT');
+    // A generous bound that still proves the statement did not run its 30 seconds.
+    const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+    expect(code).not.toBe('still running');
+    expect(stderr).toContain('canceling statement due to user request');
+    const row = await waitFor(async () => (await s.tg.gateway.store.queries.list({ identity: 'alice', limit: 10_000 })).find((r) => r.statement === 'select pg_sleep(30)' && r.status !== 'unfinished'));
+    expect(row).toMatchObject({ status: 'cancelled', sqlstate: '57014', errorMessage: 'canceling statement due to user request' });
   });
 
   it('ends a session at maxSessionTTL with 57P01 and records why', async () => {

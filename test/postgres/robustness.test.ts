@@ -217,6 +217,28 @@ describe('postgres robustness (PostgreSQL store)', () => {
     await healthyStillWorks();
   });
 
+  it('detects a changed or deleted query row against the digest in the session end event', async () => {
+    const client = s.client({ user: 'alice', password: token });
+    await client.connect();
+    await client.query("select 'evidence' as a");
+    await client.query('select $1::int as b', [2]);
+    await client.end();
+    const row = await waitFor(async () => (await s.tg.gateway.store.queries.list({ identity: 'alice', limit: 10_000 })).find((r) => r.statement === "select 'evidence' as a"));
+    await waitFor(async () => (await s.tg.gateway.store.sessions.get(row.sessionId))?.state === 'closed');
+    const [end] = await s.tg.gateway.store.audit.list({ sessionId: row.sessionId, type: 'session.end' });
+    expect((end!.data as { stats: { queries: Record<string, unknown> } }).stats.queries).toMatchObject({ statements: 2, ok: 2, error: 0, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(await s.op('queries.verify', { session: row.sessionId })).toMatchObject({ ok: true });
+
+    const admin = await s.pg.admin('custos_store');
+    await admin.query('update queries set row_count = 0 where id = $1', [row.id]);
+    expect(await s.op('queries.verify', { session: row.sessionId })).toMatchObject({ ok: false, expected: { statements: 2 }, actual: { statements: 2 } });
+    await admin.query('update queries set row_count = 1 where id = $1', [row.id]);
+    expect(await s.op('queries.verify', { session: row.sessionId })).toMatchObject({ ok: true });
+    await admin.query('delete from queries where id = $1', [row.id]);
+    expect(await s.op('queries.verify', { session: row.sessionId })).toMatchObject({ ok: false, actual: { statements: 1 } });
+    await admin.end();
+  });
+
   it('recovers sessions a killed gateway left open: interrupted, cancel keys removed', async () => {
     const files = await prepareGatewayFiles({
       storeUrl: s.storeUrl!,
