@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyStoreTemplate, ensureStoreTemplate } from '../../test/helpers/store-template.js';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import type { NewQueryRow } from '../store/repositories/queries.js';
 import { openStore, type Store } from '../store/store.js';
 import { QueryDigest } from './query-digest.js';
 import { QueryLog, type QuerySessionMeta } from './query-log.js';
@@ -21,7 +20,7 @@ describe('QueryLog', () => {
   let store: Store;
   let temp: { path: string; remove(): void };
   /** Insert calls seen by the store, and a switch that makes them fail. */
-  const calls = { inserts: 0, rows: 0, completes: 0, failing: false };
+  const calls = { inserts: 0, completes: 0, failing: false };
   let queries: Store['queries'];
 
   beforeAll(async () => {
@@ -32,16 +31,15 @@ describe('QueryLog', () => {
     const real = store.queries;
     queries = {
       ...real,
-      insert: async (rows: NewQueryRow[]) => {
+      insertBatch: async (lines: string) => {
         if (calls.failing) throw new Error('disk full');
         calls.inserts += 1;
-        calls.rows += rows.length;
-        return real.insert(rows);
+        return real.insertBatch(lines);
       },
-      complete: async (completions) => {
+      completeBatch: async (lines: string) => {
         if (calls.failing) throw new Error('disk full');
         calls.completes += 1;
-        return real.complete(completions);
+        return real.completeBatch(lines);
       },
     };
   });

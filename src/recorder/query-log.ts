@@ -1,7 +1,8 @@
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { CapturedParam } from '../store/schema/queries.js';
-import type { NewQueryRow, QueryCompletion, QueryRow } from '../store/repositories/queries.js';
+import { queryCompletionLine, queryLinePrefix, queryRowLine } from '../store/query-lines.js';
+import type { NewQueryRow, QueryRow } from '../store/repositories/queries.js';
 import type { Store } from '../store/store.js';
 import { RecorderError } from './errors.js';
 import { QueryDigest } from './query-digest.js';
@@ -126,8 +127,10 @@ export class QueryLog {
   private readonly maxDelayMs: number;
   private readonly retryMs: number;
 
-  private inserts: Array<{ row: NewQueryRow; ticket: number }> = [];
-  private completions: Array<{ completion: QueryCompletion; ticket: number }> = [];
+  /** Query lines (store/query-lines.ts) waiting to be inserted, and completions of unfinished rows. */
+  private inserts: string[] = [];
+  private completions: string[] = [];
+  /** Lines ever queued and ever written, per queue (the queues are FIFO, so these say what a flush waits for). */
   private insertTicket = 0;
   private insertDone = 0;
   private completionTicket = 0;
@@ -224,27 +227,15 @@ export class QueryLog {
     this.ensureSweep();
   }
 
-  /** @internal A statement finished: queue its row (or its completion). */
-  settle(statement: CapturedStatement): void {
+  /** @internal A statement finished: queue its line (or, if it was written unfinished, its completion). */
+  settle(statement: CapturedStatement, line: string): void {
     this.openCount -= 1;
     if (statement.written === 1) {
-      const row = statement.row;
-      this.completions.push({
-        ticket: ++this.completionTicket,
-        completion: {
-          sessionId: row.sessionId,
-          seq: row.seq,
-          durationMs: row.durationMs,
-          commandTag: row.commandTag,
-          rowCount: row.rowCount,
-          status: row.status,
-          sqlstate: row.sqlstate,
-          errorMessage: row.errorMessage,
-          details: row.details,
-        },
-      });
+      this.completions.push(queryCompletionLine(statement.row));
+      this.completionTicket += 1;
     } else {
-      this.inserts.push({ row: statement.row, ticket: ++this.insertTicket });
+      this.inserts.push(line);
+      this.insertTicket += 1;
     }
     statement.written = 2;
     this.schedule();
@@ -286,26 +277,26 @@ export class QueryLog {
       const inserts = this.inserts.splice(0, this.batchRows * 2);
       if (inserts.length > 0) {
         try {
-          await this.store.queries.insert(inserts.map((item) => item.row));
+          await this.store.queries.insertBatch(`[${inserts.join(',')}]`);
         } catch (err) {
           this.inserts.unshift(...inserts);
           this.fail(err);
           return;
         }
-        this.insertDone = inserts.at(-1)!.ticket;
+        this.insertDone += inserts.length;
         this.options.onWritten?.(inserts.length);
       }
       // Completions after the inserts: a row written as unfinished is always in the store first.
       const completions = this.completions.splice(0, this.batchRows * 2);
       if (completions.length > 0) {
         try {
-          await this.store.queries.complete(completions.map((item) => item.completion));
+          await this.store.queries.completeBatch(`[${completions.join(',')}]`);
         } catch (err) {
           this.completions.unshift(...completions);
           this.fail(err);
           return;
         }
-        this.completionDone = completions.at(-1)!.ticket;
+        this.completionDone += completions.length;
       }
       this.recovered();
       this.releaseWaiters();
@@ -338,8 +329,8 @@ export class QueryLog {
 
   private releaseWaiters(): void {
     if (this.flushWaiters.length === 0) return;
-    const insertsDone = this.inserts.length === 0 ? this.insertTicket : this.insertDone;
-    const completionsDone = this.completions.length === 0 ? this.completionTicket : this.completionDone;
+    const insertsDone = this.insertDone;
+    const completionsDone = this.completionDone;
     this.flushWaiters = this.flushWaiters.filter((waiter) => {
       if (insertsDone >= waiter.insert && completionsDone >= waiter.completion) {
         waiter.resolve();
@@ -377,7 +368,8 @@ export class QueryLog {
         if (statement.startMono > cutoff) break;
         if (statement.written !== 0) continue;
         statement.written = 1;
-        this.inserts.push({ row: { ...statement.row }, ticket: ++this.insertTicket });
+        this.inserts.push(queryRowLine(statement.row, session.linePrefix));
+        this.insertTicket += 1;
         queued = true;
       }
     }
@@ -395,15 +387,21 @@ export class SessionQueries {
   private openHead = 0;
   private readonly digest = new QueryDigest();
   private nextDigestSeq = 1;
-  private readonly finishedEarly = new Map<number, CapturedStatement>();
+  private readonly finishedEarly = new Map<number, string>();
   private readonly counts = { ok: 0, error: 0, skipped: 0, cancelled: 0, unfinished: 0 };
   private closed = false;
   private openNow = 0;
+  /** Lines waiting to be hashed: the digest takes them in batches, one native call each. */
+  private digestPending: string[] = [];
+  /** The serialized columns every row of this session shares. */
+  readonly linePrefix: string;
 
   constructor(
     private readonly log: QueryLog,
     readonly meta: QuerySessionMeta,
-  ) {}
+  ) {
+    this.linePrefix = queryLinePrefix(meta);
+  }
 
   /** Records a statement about to be sent upstream. Throws RecorderError when it cannot be recorded. */
   begin(start: StatementStart, now: Date = new Date()): CapturedStatement {
@@ -428,8 +426,10 @@ export class SessionQueries {
     if (outcome.errorMessage !== undefined) row.errorMessage = outcome.errorMessage;
     if (outcome.details) row.details = { ...(row.details ?? {}), ...outcome.details };
     this.counts[outcome.status] += 1;
-    this.addToDigest(statement);
-    this.log.settle(statement);
+    // One serialization per statement: the digest hashes the very line the insert sends.
+    const line = queryRowLine(row, this.linePrefix);
+    this.addToDigest(statement.seq, line);
+    this.log.settle(statement, line);
     this.pruneOpen();
   }
 
@@ -464,6 +464,7 @@ export class SessionQueries {
     } catch (err) {
       writeError = errorMessage(err);
     }
+    this.hashPending();
     return {
       statements: this.nextSeq - 1,
       ...this.counts,
@@ -472,19 +473,26 @@ export class SessionQueries {
     };
   }
 
-  private addToDigest(statement: CapturedStatement): void {
-    if (statement.seq !== this.nextDigestSeq) {
-      this.finishedEarly.set(statement.seq, statement);
+  private addToDigest(seq: number, line: string): void {
+    if (seq !== this.nextDigestSeq) {
+      this.finishedEarly.set(seq, line);
       return;
     }
-    this.digest.add(statement.row);
+    this.digestPending.push(line);
     this.nextDigestSeq += 1;
-    let next: CapturedStatement | undefined;
-    while ((next = this.finishedEarly.get(this.nextDigestSeq))) {
+    let next: string | undefined;
+    while ((next = this.finishedEarly.get(this.nextDigestSeq)) !== undefined) {
       this.finishedEarly.delete(this.nextDigestSeq);
-      this.digest.add(next.row);
+      this.digestPending.push(next);
       this.nextDigestSeq += 1;
     }
+    if (this.digestPending.length >= 64) this.hashPending();
+  }
+
+  private hashPending(): void {
+    if (this.digestPending.length === 0) return;
+    this.digest.addLines(this.digestPending);
+    this.digestPending = [];
   }
 
   private pruneOpen(): void {

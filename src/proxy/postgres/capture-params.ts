@@ -27,13 +27,13 @@ export function captureParams(
 }
 
 export function captureValue(value: Buffer | null, format: 'text' | 'binary', oid: number, decoding: TextDecoding): CapturedParam {
-  if (value === null) return { oid, format, value: null };
+  if (value === null) return { format, oid, value: null };
   const kept = value.length > MAX_CAPTURED_VALUE_BYTES ? prefix(value, MAX_CAPTURED_VALUE_BYTES, format === 'text' && decoding.name === 'UTF8') : value;
   const truncated = kept.length < value.length ? { truncated: { bytes: value.length, sha256: sha256(value) } } : {};
-  if (format === 'binary') return { oid, format, value: kept.toString('base64'), ...truncated };
+  if (format === 'binary') return { format, oid, ...truncated, value: kept.toString('base64') };
   const { text, exact } = decoding.decode(kept);
-  if (exact && !text.includes('\u0000')) return { oid, format, value: text, ...truncated };
-  return { oid, format, value: kept.toString('base64'), encoding: 'base64', ...truncated };
+  if (exact && !text.includes('\u0000')) return { format, oid, ...truncated, value: text };
+  return { encoding: 'base64', format, oid, ...truncated, value: kept.toString('base64') };
 }
 
 /** Statement text for the log, and details when it is not the exact bytes the client sent. */

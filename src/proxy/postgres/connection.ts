@@ -322,6 +322,7 @@ async function startSession(
     sessionId,
     client: socket,
     upstream: upstream.socket,
+    upstreamReads: upstream.reads,
     tracker,
     queryLog,
     maxMessageBytes: context.config.postgres.maxMessageBytes,

@@ -9,11 +9,13 @@ import { SqlState } from './protocol/codes.js';
 import type { FrontendMessage } from './protocol/frontend-messages.js';
 import { FrontendParser, FrontendProtocolError } from './protocol/frontend-parser.js';
 import { TRACKED_BODIES, type StatementTracker } from './statement-tracker.js';
+import type { UpstreamReads } from './upstream.js';
 
 export interface BridgeOptions {
   sessionId: string;
   client: net.Socket;
   upstream: net.Socket;
+  upstreamReads: UpstreamReads;
   tracker: StatementTracker;
   queryLog: QueryLog;
   maxMessageBytes: number;
@@ -89,7 +91,7 @@ export class PostgresBridge {
   start(): void {
     const { client, upstream, queryLog } = this.options;
     client.on('data', this.onClientData);
-    upstream.on('data', this.onUpstreamData);
+    this.options.upstreamReads.handler = this.onUpstreamData;
     client.on('drain', this.onClientDrain);
     upstream.on('drain', this.onUpstreamDrain);
     client.on('error', (err) => this.clientGone(`client connection error: ${err.message}`));
@@ -179,7 +181,7 @@ export class PostgresBridge {
     try {
       if (this.terminating) {
         const boundary = this.backend.scanToBoundary(chunk, this.onServerMessage);
-        if (boundary > 0) client.write(chunk.subarray(0, boundary));
+        if (boundary > 0) this.forwardUpstream(chunk.subarray(0, boundary));
         if (this.backend.atBoundary) this.completeTermination();
         return;
       }
@@ -193,9 +195,16 @@ export class PostgresBridge {
       }
       throw err;
     }
-    if (!client.write(chunk)) this.options.upstream.pause();
+    this.forwardUpstream(chunk);
     if (this.paused & PAUSE_PIPELINE_FULL && tracker.outstanding < PIPELINE_LOW) this.setPaused(PAUSE_PIPELINE_FULL, false);
   };
+
+  private forwardUpstream(chunk: Buffer): void {
+    const { client, upstream } = this.options;
+    if (!client.write(chunk)) upstream.pause();
+    // Still queued in the stream: the read buffer must not be reused under it.
+    if (client.writableLength > 0) this.options.upstreamReads.retain();
+  }
 
   private readonly onServerMessage = (type: number, body: Buffer | null, length: number): void => {
     this.options.tracker.onServerMessage(type, body, length);
@@ -242,7 +251,7 @@ export class PostgresBridge {
   private closeUpstream(): void {
     const { upstream } = this.options;
     if (this.upstreamClosed) return;
-    upstream.off('data', this.onUpstreamData);
+    this.options.upstreamReads.handler = () => undefined;
     if (this.frontend.atBoundary) upstream.end(Buffer.from([0x58, 0, 0, 0, 4])); // Terminate
     else upstream.destroy();
   }

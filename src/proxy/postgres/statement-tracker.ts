@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { CapturedStatement, SessionQueries, StatementOutcome, StatementStart } from '../../recorder/query-log.js';
 import type { CapturedParam } from '../../store/schema/queries.js';
+import { shareDetails } from '../../store/query-lines.js';
 import { captureParams, captureStatementText, captureValue } from './capture-params.js';
 import { decodingFor, UTF8_DECODING, type TextDecoding } from './client-encoding.js';
 import { Backend, SqlState } from './protocol/codes.js';
@@ -21,6 +22,8 @@ interface PreparedStatement {
   text: string;
   textDetails: Record<string, unknown> | null;
   paramTypes: number[];
+  /** The details of rows executing it through the unnamed portal (shared, serialized once). */
+  details?: Record<string, unknown> | null;
 }
 
 interface Portal {
@@ -35,6 +38,10 @@ interface Portal {
   executes: number;
   /** Set when the portal was closed while an Execute on it was still in flight. */
   closedBy: string | null;
+  /** A run of this portal is suspended (counted in suspendedRuns). */
+  suspended: boolean;
+  /** Shared by every row of the portal: one object, serialized once (query-lines memoizes by identity). */
+  details: Record<string, unknown> | null;
 }
 
 type Expectation =
@@ -75,6 +82,8 @@ export class StatementTracker {
   private copyOut: CapturedStatement | null = null;
   private copyBytes = 0;
   private decoding: TextDecoding = UTF8_DECODING;
+  /** Portals holding a run suspended by an Execute row limit. */
+  private suspendedRuns = 0;
   private standardConformingStrings = true;
   transactionStatus: 'I' | 'T' | 'E' = 'I';
 
@@ -111,18 +120,18 @@ export class StatementTracker {
       case 'bind':
         return this.bind(message);
       case 'describe':
-        if (!this.skipUntilSync) this.expect({ kind: 'describe', target: message.target, objectName: message.objectName });
+        if (!this.skipUntilSync) this.expect(message.target === 'P' ? DESCRIBE_PORTAL : { kind: 'describe', target: message.target, objectName: message.objectName });
         return;
       case 'execute':
         return this.execute(message.portal, message.maxRows);
       case 'close':
         if (message.target === 'P') this.closePortal(message.objectName, 'closed by the client');
         else this.statements.delete(message.objectName);
-        if (!this.skipUntilSync) this.expect({ kind: 'close' });
+        if (!this.skipUntilSync) this.expect(CLOSE);
         return;
       case 'sync':
         this.skipUntilSync = false;
-        this.expect({ kind: 'sync' });
+        this.expect(SYNC);
         return;
       case 'functionCall':
         return this.functionCall(message.oid, message.args, message.argFormats);
@@ -170,7 +179,11 @@ export class StatementTracker {
       rows: 0,
       executes: 0,
       closedBy: null,
+      suspended: false,
+      details: null,
     };
+    if (prepared && !message.portal) portal.details = prepared.details ??= portalDetails(portal, 0);
+    else portal.details = portalDetails(portal, 0);
     this.remember(this.portals, message.portal, portal);
     if (!this.skipUntilSync) this.expect({ kind: 'bind', portal });
   }
@@ -179,21 +192,18 @@ export class StatementTracker {
     let portal = this.portals.get(portalName);
     if (!portal) {
       // A cursor opened with DECLARE is a portal too; its text is in an earlier statement.
-      portal = { name: portalName, statementName: '', text: `(portal "${portalName}")`, textDetails: null, params: [], run: null, rows: 0, executes: 0, closedBy: null };
+      portal = { name: portalName, statementName: '', text: `(portal "${portalName}")`, textDetails: null, params: [], run: null, rows: 0, executes: 0, closedBy: null, suspended: false, details: null };
+      portal.details = portalDetails(portal, 0);
       this.remember(this.portals, portalName, portal);
     }
     portal.executes += 1;
     let statement = portal.run;
     if (!statement) {
-      const details: Record<string, unknown> = { ...portal.textDetails };
-      if (portal.statementName) details.statementName = portal.statementName;
-      if (portal.name) details.portal = portal.name;
-      if (maxRows > 0) details.maxRows = maxRows;
       statement = this.queries.begin({
         protocol: 'extended',
         statement: portal.text,
         params: portal.params,
-        details: Object.keys(details).length > 0 ? details : null,
+        details: maxRows > 0 ? portalDetails(portal, maxRows) : portal.details,
       } satisfies StatementStart);
       portal.run = statement;
       portal.rows = 0;
@@ -255,6 +265,10 @@ export class StatementTracker {
         const head = this.pop();
         if (head?.kind !== 'execute') return;
         head.statement.row.rowCount = head.portal.rows;
+        if (!head.portal.suspended) {
+          head.portal.suspended = true;
+          this.suspendedRuns += 1;
+        }
         if (head.portal.closedBy && !this.isExpected(head.statement)) this.finishSuspended(head.portal, head.portal.closedBy);
         return;
       }
@@ -289,6 +303,7 @@ export class StatementTracker {
       this.pop();
       const portal = head.portal;
       portal.run = null;
+      this.unsuspend(portal);
       const suspended = portal.executes > 1;
       this.finish(head.statement, {
         status: 'ok',
@@ -366,6 +381,7 @@ export class StatementTracker {
       case 'execute':
         this.pop();
         head.portal.run = null;
+        this.unsuspend(head.portal);
         this.finish(head.statement, { ...outcome, rowCount: head.portal.rows || null });
         this.skipToSync(null);
         return;
@@ -438,9 +454,9 @@ export class StatementTracker {
     } else if (head?.kind === 'function' && !head.statement.finished) {
       this.finish(head.statement, { status: 'ok' });
     }
-    if (status === 'I') {
+    if (status === 'I' && this.portals.size > 0) {
       // The transaction ended: every portal is gone, suspended runs included.
-      for (const name of [...this.portals.keys()]) this.closePortal(name, 'the transaction ended');
+      if (this.suspendedRuns > 0) for (const name of [...this.portals.keys()]) this.closePortal(name, 'the transaction ended');
       this.portals.clear();
     }
   }
@@ -468,10 +484,17 @@ export class StatementTracker {
     else this.finishSuspended(portal, reason);
   }
 
+  private unsuspend(portal: Portal): void {
+    if (!portal.suspended) return;
+    portal.suspended = false;
+    this.suspendedRuns -= 1;
+  }
+
   /** A run stopped by a row limit whose portal then went away before it completed. */
   private finishSuspended(portal: Portal, reason: string): void {
     const run = portal.run;
     portal.run = null;
+    this.unsuspend(portal);
     if (run && !run.finished) {
       this.finish(run, { status: 'ok', rowCount: portal.rows, details: { suspended: true, executes: portal.executes, endedBy: reason } });
     }
@@ -540,6 +563,20 @@ export class StatementTracker {
     }
     map.set(key, value);
   }
+}
+
+const DESCRIBE_PORTAL: Expectation = { kind: 'describe', target: 'P', objectName: '' };
+const CLOSE: Expectation = { kind: 'close' };
+const SYNC: Expectation = { kind: 'sync' };
+
+/** The details every row of a portal carries (which prepared statement, which portal). */
+function portalDetails(portal: Portal, maxRows: number): Record<string, unknown> | null {
+  if (!portal.textDetails && !portal.statementName && !portal.name && maxRows === 0) return null;
+  const details: Record<string, unknown> = { ...portal.textDetails };
+  if (portal.statementName) details.statementName = portal.statementName;
+  if (portal.name) details.portal = portal.name;
+  if (maxRows > 0) details.maxRows = maxRows;
+  return shareDetails(details);
 }
 
 function skipped(reason: string): StatementOutcome {

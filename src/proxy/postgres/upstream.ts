@@ -32,6 +32,8 @@ export interface UpstreamLogin {
 
 export interface UpstreamConnection {
   socket: net.Socket;
+  /** Where the socket's bytes go (see UpstreamReads). */
+  reads: UpstreamReads;
   /** The server's ParameterStatus values after login, in order. */
   parameters: Array<[string, string]>;
   processId: number;
@@ -42,6 +44,47 @@ export interface UpstreamConnection {
   rest: Buffer;
   tls: boolean;
 }
+
+/**
+ * Delivery of the upstream's bytes to one handler at a time (the login, then the bridge).
+ * A plaintext connection reads into a reusable buffer (the socket's `onread`), sparing an
+ * allocation and the stream machinery per read on the hot path; the handler must call
+ * `retain()` when it keeps a reference past its return (a write the kernel has not taken
+ * yet), and the next read goes to a fresh buffer. A TLS connection delivers ordinary chunks.
+ */
+export class UpstreamReads {
+  private buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  private retained = false;
+  handler: (chunk: Buffer) => void = () => undefined;
+
+  /** For the socket's onread option. */
+  readonly onread = {
+    buffer: (): Buffer => {
+      if (this.retained) {
+        this.buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+        this.retained = false;
+      }
+      return this.buffer;
+    },
+    callback: (bytes: number, buffer: Uint8Array): boolean => {
+      this.handler((buffer as Buffer).subarray(0, bytes));
+      return true;
+    },
+  };
+
+  /** The current chunk stays referenced after the handler returns. */
+  retain(): void {
+    this.retained = true;
+  }
+
+  /** For sockets that deliver 'data' events (TLS): every chunk is fresh, nothing to retain. */
+  follow(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => this.handler(chunk));
+    this.retain = () => undefined;
+  }
+}
+
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** Login failure as the upstream reported it (its SQLSTATE and message). */
 export class UpstreamLoginError extends ProxyError {
@@ -60,8 +103,11 @@ export class UpstreamLoginError extends ProxyError {
  */
 export async function connectUpstream(login: UpstreamLogin): Promise<UpstreamConnection> {
   const { host, port } = parseHostPort(login.address);
+  const reads = new UpstreamReads();
+  const plaintext = login.tls.mode === 'disable';
   let socket: net.Socket = await new Promise<net.Socket>((resolve, reject) => {
-    const raw = net.connect({ host, port, noDelay: true });
+    // TLS reads from the raw socket itself, so only a plaintext socket gets the reusable buffer.
+    const raw = net.connect({ host, port, noDelay: true, ...(plaintext ? { onread: reads.onread } : {}) });
     const timer = setTimeout(() => {
       raw.destroy();
       reject(new ProxyError('upstream_unreachable', `timed out connecting to ${login.address}`));
@@ -78,11 +124,12 @@ export async function connectUpstream(login: UpstreamLogin): Promise<UpstreamCon
   });
   try {
     let secure = false;
-    if (login.tls.mode !== 'disable') {
+    if (!plaintext) {
       socket = await startTls(socket, host, login);
+      reads.follow(socket);
       secure = true;
     }
-    return await withTimeout(authenticate(socket, login, secure), login.timeoutMs, () => socket.destroy(), `timed out logging in to ${login.address}`);
+    return await withTimeout(authenticate(socket, reads, login, secure), login.timeoutMs, () => socket.destroy(), `timed out logging in to ${login.address}`);
   } catch (err) {
     socket.destroy();
     throw err;
@@ -135,7 +182,7 @@ async function startTls(socket: net.Socket, host: string, login: UpstreamLogin):
   );
 }
 
-function authenticate(socket: net.Socket, login: UpstreamLogin, secure: boolean): Promise<UpstreamConnection> {
+function authenticate(socket: net.Socket, reads: UpstreamReads, login: UpstreamLogin, secure: boolean): Promise<UpstreamConnection> {
   return new Promise((resolve, reject) => {
     let pending: Buffer = Buffer.alloc(0);
     const parameters: Array<[string, string]> = [];
@@ -147,7 +194,7 @@ function authenticate(socket: net.Socket, login: UpstreamLogin, secure: boolean)
       reject(err);
     };
     const cleanup = () => {
-      socket.off('data', onData);
+      reads.handler = () => undefined;
       socket.off('error', onError);
       socket.off('close', onClose);
     };
@@ -209,7 +256,8 @@ function authenticate(socket: net.Socket, login: UpstreamLogin, secure: boolean)
     };
 
     const onData = (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      // A copy: the chunk may live in a buffer the next read reuses.
+      pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
       try {
         while (pending.length >= 5) {
           const length = pending.readInt32BE(1);
@@ -221,7 +269,7 @@ function authenticate(socket: net.Socket, login: UpstreamLogin, secure: boolean)
             cleanup();
             socket.pause();
             if (!key) key = { processId: 0, secretKey: Buffer.alloc(4) };
-            resolve({ socket, parameters, processId: key.processId, secretKey: key.secretKey, notices, rest: Buffer.from(pending), tls: secure });
+            resolve({ socket, reads, parameters, processId: key.processId, secretKey: key.secretKey, notices, rest: Buffer.from(pending), tls: secure });
             return;
           }
         }
@@ -230,7 +278,7 @@ function authenticate(socket: net.Socket, login: UpstreamLogin, secure: boolean)
       }
     };
 
-    socket.on('data', onData);
+    reads.handler = onData;
     socket.on('error', onError);
     socket.on('close', onClose);
     socket.write(startupMessage([['user', login.user], ['database', login.database], ...login.parameters]));

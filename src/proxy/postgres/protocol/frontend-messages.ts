@@ -53,8 +53,11 @@ export const SESSION_TYPES: ReadonlySet<number> = new Set([
 export const AUTH_TYPES: ReadonlySet<number> = new Set([Frontend.AuthResponse, Frontend.Terminate]);
 
 /** Decodes one complete message body (type byte and length already taken off). */
+const shared = new MessageReader(Buffer.alloc(0));
+
 export function decodeFrontendMessage(type: number, body: Buffer): FrontendMessage {
-  const reader = new MessageReader(body);
+  // Decoding is synchronous and never re-entered, so one reader serves every message.
+  const reader = shared.reset(body);
   let message: FrontendMessage;
   switch (type) {
     case Frontend.Query:

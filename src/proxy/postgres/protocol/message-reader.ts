@@ -8,7 +8,14 @@ export class MalformedMessage extends Error {}
 export class MessageReader {
   private offset = 0;
 
-  constructor(private readonly body: Buffer) {}
+  constructor(private body: Buffer) {}
+
+  /** Starts over on another body (one reader serves every message of a parser). */
+  reset(body: Buffer): this {
+    this.body = body;
+    this.offset = 0;
+    return this;
+  }
 
   get remaining(): number {
     return this.body.length - this.offset;
