@@ -177,7 +177,7 @@ export class PostgresBridge {
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     this.bytesFromUpstream += chunk.length;
-    const { client, tracker } = this.options;
+    const { tracker } = this.options;
     try {
       if (this.terminating) {
         const boundary = this.backend.scanToBoundary(chunk, this.onServerMessage);
