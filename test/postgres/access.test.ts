@@ -38,6 +38,8 @@ describe('postgres access: authentication, authorization, TLS, lifetime', () => 
     await new Promise((resolve) => setTimeout(resolve, 20));
     const result = await psql(conninfo('alice'), 'select 1', expired);
     expect(result.stderr).toContain('password authentication failed for identity "alice"');
+    // The client learns nothing more; the audit log says which token and why.
+    await waitFor(async () => (await auditOf('auth.failure', 'alice')).some((d) => /SCRAM authentication failed: token tok_\w+ expired at/.test(String(d.reason))));
   });
 
   it('refuses an unknown identity without telling it apart from a wrong token', async () => {

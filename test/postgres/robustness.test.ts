@@ -3,6 +3,7 @@ import net from 'node:net';
 import { serialize } from 'pg-protocol';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientProof } from '../../src/core/scram.js';
 import { cancelRequest, startupMessage } from '../../src/proxy/postgres/protocol/frontend-serializer.js';
 import { prepareGatewayFiles, spawnGateway, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { INSTALL_PG_CLIENTS, startPgScenario, type PgScenario } from '../helpers/pg-gateway.js';
@@ -215,6 +216,44 @@ describe('postgres robustness (PostgreSQL store)', () => {
       for (const client of idle) client.socket.destroy();
     }
     await healthyStillWorks();
+  });
+
+  it('ends the session record when the client leaves while the session is being set up', async () => {
+    const before = (await s.tg.gateway.store.sessions.list({ identity: 'alice', limit: 10_000 })).length;
+    const client = await RawPgClient.connect(s.port);
+    client.send(startupMessage([['user', 'alice'], ['database', 'orders']]));
+    await client.until((m) => m.name === 'authenticationSASL');
+    const bare = 'n=,r=abcdefghijklmnop';
+    client.send(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', `n,,${bare}`));
+    const serverFirst = (await client.until((m) => m.name === 'authenticationSASLContinue')).data as string;
+    const attributes = new Map(serverFirst.split(',').map((p) => [p[0]!, p.slice(2)] as [string, string]));
+    const withoutProof = `c=biws,r=${attributes.get('r')}`;
+    const { proof } = clientProof(token, Buffer.from(attributes.get('s')!, 'base64'), Number(attributes.get('i')), `${bare},${serverFirst},${withoutProof}`);
+    client.send(serialize.sendSCRAMClientFinalMessage(`${withoutProof},p=${proof.toString('base64')}`));
+    client.socket.destroy();
+    const session = await waitFor(async () => {
+      const rows = await s.tg.gateway.store.sessions.list({ identity: 'alice', limit: 10_000 });
+      return rows.length > before ? rows[0] : undefined;
+    });
+    await waitFor(async () => (await s.tg.gateway.store.sessions.get(session.id))?.state === 'closed', { what: 'the abandoned session to be closed' });
+    await healthyStillWorks();
+  });
+
+  it('reports an unreachable upstream with 08004 and ends the session record', async () => {
+    await s.apply(`
+kind: target
+name: gone
+spec:
+  protocol: postgres
+  address: 127.0.0.1:1
+  labels: { env: test }
+`);
+    const client = s.client({ user: 'alice', password: token, database: 'gone' });
+    const error = (await client.connect().catch((err: Error) => err)) as Error & { code?: string };
+    expect(error.code).toBe('08004');
+    expect(error.message).toMatch(/could not log in to target "gone" as database user "app": cannot reach 127\.0\.0\.1:1: ECONNREFUSED/);
+    const [session] = await s.tg.gateway.store.sessions.list({ target: 'gone', limit: 1 });
+    expect(session).toMatchObject({ state: 'closed', endReason: expect.stringContaining('upstream login failed') });
   });
 
   it('detects a changed or deleted query row against the digest in the session end event', async () => {

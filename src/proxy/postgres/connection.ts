@@ -192,7 +192,8 @@ async function authenticate(
   socket.write(authenticationSaslContinue(scram.start(mechanism, clientFirst)));
   const result = scram.finish((await nextMessage()).toString('utf8'));
   if (!result.ok) {
-    const reason = candidates ? result.reason : `no identity named "${request.identity}"`;
+    let reason = candidates ? result.reason : `no identity named "${request.identity}"`;
+    if (candidates) reason = scram.explain(await access.inactiveScramVerifiers(candidates.identity.id).catch(() => [])) ?? reason;
     await access.recordAuthFailure({ protocol: 'postgres', clientAddr, claimed: request.identity, reason: `SCRAM authentication failed: ${reason}` });
     throw new Refusal({
       code: SqlState.invalidPassword,

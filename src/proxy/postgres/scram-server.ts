@@ -26,6 +26,8 @@ export class ScramServer {
   private serverFirst = '';
   private gs2Header = '';
   private nonce = '';
+  private lastAuthMessage = '';
+  private lastProof: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly options: {
@@ -83,12 +85,22 @@ export class ScramServer {
       return { ok: false, reason: 'SCRAM channel binding check failed' };
     }
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
+    this.lastAuthMessage = authMessage;
+    this.lastProof = proof;
     for (const verifier of this.options.verifiers) {
       if (verifyClientProof(verifier.storedKey, authMessage, proof)) {
         return { ok: true, tokenId: verifier.tokenId, serverFinal: `v=${serverSignature(verifier.serverKey, authMessage).toString('base64')}` };
       }
     }
     return { ok: false, reason: this.options.verifiers.length === 0 ? 'no live token' : 'the proof matches no live token' };
+  }
+
+  /** After a failure: which of these (revoked or expired) tokens the client used, if any. */
+  explain(candidates: Array<ScramVerifier & { reason: string }>): string | null {
+    for (const candidate of candidates) {
+      if (verifyClientProof(candidate.storedKey, this.lastAuthMessage, this.lastProof)) return candidate.reason;
+    }
+    return null;
   }
 }
 

@@ -115,6 +115,10 @@ export class PostgresBridge {
     if (queryLog.congested) this.setPaused(PAUSE_LOG_CONGESTED, true);
     this.armTtl();
 
+    // Either side may have gone while the session was being set up.
+    if (client.destroyed) this.clientGone('the client closed the connection');
+    if (upstream.destroyed) this.upstreamGone('the server closed the connection');
+    if (this.finished) return;
     if (this.options.pendingUpstreamBytes.length > 0) this.onUpstreamData(this.options.pendingUpstreamBytes);
     for (const chunk of this.options.pendingClientBytes) this.onClientData(chunk);
     if (!this.terminating) {
@@ -159,7 +163,8 @@ export class PostgresBridge {
         });
         return;
       }
-      throw err;
+      this.internalError(err);
+      return;
     }
     if (this.terminating) return;
     if (!this.options.upstream.write(chunk)) this.setPaused(PAUSE_UPSTREAM_FULL, true);
@@ -170,6 +175,14 @@ export class PostgresBridge {
     this.options.tracker.onClientMessage(message);
     if (message.name === 'terminate') this.endReason ??= 'the client ended the session';
   };
+
+  /** A bug met by one session ends that session, never the gateway. */
+  private internalError(err: unknown): void {
+    this.options.logger.error('postgres session failed', { sessionId: this.options.sessionId, error: err });
+    this.endReason ??= `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    if (this.terminating) this.destroyBoth();
+    else this.terminate({ code: SqlState.internalError, message: 'internal error in the gateway; the session is ended', reason: this.endReason });
+  }
 
   private readonly onUpstreamDrain = (): void => this.setPaused(PAUSE_UPSTREAM_FULL, false);
 
@@ -193,7 +206,8 @@ export class PostgresBridge {
         this.destroyBoth();
         return;
       }
-      throw err;
+      this.internalError(err);
+      return;
     }
     this.forwardUpstream(chunk);
     if (this.paused & PAUSE_PIPELINE_FULL && tracker.outstanding < PIPELINE_LOW) this.setPaused(PAUSE_PIPELINE_FULL, false);

@@ -115,6 +115,8 @@ export async function connectUpstream(login: UpstreamLogin): Promise<UpstreamCon
     raw.once('connect', () => {
       clearTimeout(timer);
       raw.removeAllListeners('error');
+      // Errors are read from 'close' by whoever owns the socket next; an unheard 'error' would crash the process.
+      raw.on('error', () => undefined);
       resolve(raw);
     });
     raw.once('error', (err: NodeJS.ErrnoException) => {
@@ -172,6 +174,7 @@ async function startTls(socket: net.Socket, host: string, login: UpstreamLogin):
       });
       secure.once('secureConnect', () => {
         secure.removeAllListeners('error');
+        secure.on('error', () => undefined);
         resolve(secure);
       });
       secure.once('error', (err) => reject(new ProxyError('upstream_tls', `TLS with ${login.address} failed: ${err.message}`)));
