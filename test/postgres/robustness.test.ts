@@ -278,6 +278,30 @@ spec:
     await admin.end();
   });
 
+  it('ends live sessions with 57P01 when the gateway shuts down, and closes their records', async () => {
+    const files = await prepareGatewayFiles({
+      storeUrl: s.storeUrl!,
+      settings: { nodeName: 'stopping', listen: { postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true } },
+    });
+    const child = await spawnGateway(files);
+    try {
+      const port = Number(child.addresses.postgres!.split(':')[1]);
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: token, database: 'orders' });
+      const ended = new Promise<Error & { code?: string }>((resolve) => client.once('error', resolve));
+      await client.connect();
+      await client.query('select 1');
+      expect(await child.stop()).toBe(0);
+      const error = await ended;
+      expect(error.code).toBe('57P01');
+      expect(error.message).toBe('terminating connection: the gateway is shutting down');
+      const [session] = (await s.tg.gateway.store.sessions.list({ identity: 'alice', limit: 1000 })).filter((r) => r.node === 'stopping');
+      expect(session).toMatchObject({ state: 'closed', endReason: 'the gateway shut down' });
+    } finally {
+      await child.kill().catch(() => undefined);
+      files.remove();
+    }
+  });
+
   it('recovers sessions a killed gateway left open: interrupted, cancel keys removed', async () => {
     const files = await prepareGatewayFiles({
       storeUrl: s.storeUrl!,

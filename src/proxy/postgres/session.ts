@@ -121,10 +121,9 @@ export class PostgresBridge {
     if (this.finished) return;
     if (this.options.pendingUpstreamBytes.length > 0) this.onUpstreamData(this.options.pendingUpstreamBytes);
     for (const chunk of this.options.pendingClientBytes) this.onClientData(chunk);
-    if (!this.terminating) {
-      client.resume();
-      upstream.resume();
-    }
+    if (this.terminating) return;
+    if (this.paused === 0) client.resume();
+    upstream.resume();
   }
 
   /** Ends the session from the gateway's side with a FATAL ErrorResponse. */
