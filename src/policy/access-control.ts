@@ -97,8 +97,10 @@ export class AccessControl {
     };
   }
 
+  /** The identity's roles in the order it lists them (the first allowing role picks defaults such as the database user). */
   async rolesOf(identity: Identity): Promise<Role[]> {
-    return (await this.store.resources.rolesNamed(identity.roles)).map(toRole);
+    const rows = await this.store.resources.rolesNamed(identity.roles);
+    return rows.sort((a, b) => identity.roles.indexOf(a.name) - identity.roles.indexOf(b.name)).map(toRole);
   }
 
   async viewerRightsOf(identity: Identity): Promise<ViewerRights> {

@@ -79,6 +79,9 @@ describe('postgres robustness (PostgreSQL store)', () => {
         return found;
       });
       expect(row).toMatchObject({ status: 'cancelled', sqlstate: '57014' });
+      // The mapping lives only as long as the session.
+      await waitFor(async () => (await s.tg.gateway.store.sessions.get(row.sessionId))?.state === 'closed');
+      expect(await s.tg.gateway.store.cancelKeys.get(key.processId)).toBeNull();
     } finally {
       await other.stop();
     }
@@ -287,7 +290,8 @@ spec:
     try {
       const port = Number(child.addresses.postgres!.split(':')[1]);
       const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: token, database: 'orders' });
-      const ended = new Promise<Error & { code?: string }>((resolve) => client.once('error', resolve));
+      // The FATAL error first, then node-postgres reports the closed connection as well.
+      const ended = new Promise<Error & { code?: string }>((resolve) => client.on('error', resolve));
       await client.connect();
       await client.query('select 1');
       expect(await child.stop()).toBe(0);
@@ -338,14 +342,13 @@ spec:
   it('fails closed when the query log cannot be written, and recovers with nothing lost', async () => {
     const victim = s.client({ user: 'alice', password: token });
     await victim.connect();
-    const ended = new Promise<Error & { code?: string }>((resolve) => victim.once('error', resolve));
+    const ended = new Promise<Error & { code?: string }>((resolve) => victim.on('error', resolve));
     const admin = await s.pg.admin('custos_store');
     await admin.query("alter table queries add constraint custos_test_reject check (statement <> 'select ''doomed''') not valid");
     try {
       // The statement runs (it was captured first); when its row cannot be written, the session is ended.
       await victim.query("select 'doomed'");
       const failure = await ended;
-      victim.on('error', () => undefined);
       expect(failure.code).toBe('58000');
       expect(failure.message).toContain('the gateway cannot record statements right now');
       const refused = s.client({ user: 'alice', password: token });
