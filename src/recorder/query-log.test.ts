@@ -20,7 +20,7 @@ describe('QueryLog', () => {
   let store: Store;
   let temp: { path: string; remove(): void };
   /** Insert calls seen by the store, and a switch that makes them fail. */
-  const calls = { inserts: 0, completes: 0, failing: false };
+  const calls = { inserts: 0, completes: 0, failing: false, gate: null as Promise<void> | null };
   let queries: Store['queries'];
 
   beforeAll(async () => {
@@ -33,6 +33,7 @@ describe('QueryLog', () => {
       ...real,
       insertBatch: async (lines: string) => {
         if (calls.failing) throw new Error('disk full');
+        if (calls.gate) await calls.gate;
         calls.inserts += 1;
         return real.insertBatch(lines);
       },
@@ -87,6 +88,27 @@ describe('QueryLog', () => {
     const { id: _id, ...row } = final!;
     digest.add(row);
     expect(digest.finish()).toBe(stats.digest);
+    await log.close();
+  });
+
+  it('completes an unfinished row even when the statement ends while an earlier batch is still being written', async () => {
+    const log = new QueryLog({ queries }, { unfinishedAfterMs: 10, maxDelayMs: 1 });
+    const session = log.openSession(meta('ses_race'));
+    let release!: () => void;
+    calls.gate = new Promise((resolve) => (release = resolve));
+    const quick = session.begin({ protocol: 'simple', statement: 'quick' });
+    const slow = session.begin({ protocol: 'simple', statement: 'slow' });
+    session.finish(quick, { status: 'ok' }); // its insert now waits at the gate
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the sweep queues slow as unfinished meanwhile
+    session.finish(slow, { status: 'ok', commandTag: 'SELECT 1' }); // its completion is queued before its row is written
+    calls.gate = null;
+    release();
+    await session.close();
+    const rows = await store.queries.bySession('ses_race', 0, 10);
+    expect(rows.map((row) => [row.statement, row.status, row.commandTag])).toEqual([
+      ['quick', 'ok', null],
+      ['slow', 'ok', 'SELECT 1'],
+    ]);
     await log.close();
   });
 

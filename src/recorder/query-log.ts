@@ -70,6 +70,8 @@ export class CapturedStatement {
   finished = false;
   /** 0: only in memory, 1: written as unfinished, 2: written with its outcome. */
   written: 0 | 1 | 2 = 0;
+  /** The insert ticket of its unfinished row (written === 1). */
+  unfinishedTicket = 0;
   row: NewQueryRow;
 
   constructor(
@@ -129,7 +131,8 @@ export class QueryLog {
 
   /** Query lines (store/query-lines.ts) waiting to be inserted, and completions of unfinished rows. */
   private inserts: string[] = [];
-  private completions: string[] = [];
+  /** Each completion names the insert (ticket) that must be written before it: its unfinished row. */
+  private completions: Array<{ line: string; after: number }> = [];
   /** Lines ever queued and ever written, per queue (the queues are FIFO, so these say what a flush waits for). */
   private insertTicket = 0;
   private insertDone = 0;
@@ -231,7 +234,7 @@ export class QueryLog {
   settle(statement: CapturedStatement, line: string): void {
     this.openCount -= 1;
     if (statement.written === 1) {
-      this.completions.push(queryCompletionLine(statement.row));
+      this.completions.push({ line: queryCompletionLine(statement.row), after: statement.unfinishedTicket });
       this.completionTicket += 1;
     } else {
       this.inserts.push(line);
@@ -286,11 +289,15 @@ export class QueryLog {
         this.insertDone += inserts.length;
         this.options.onWritten?.(inserts.length);
       }
-      // Completions after the inserts: a row written as unfinished is always in the store first.
-      const completions = this.completions.splice(0, this.batchRows * 2);
+      // A completion only once the unfinished row it updates is in the store: that insert may
+      // have been queued while the previous batch was being written.
+      let ready = 0;
+      while (ready < this.completions.length && ready < this.batchRows * 2 && this.completions[ready]!.after <= this.insertDone) ready++;
+      if (ready === 0 && this.inserts.length === 0 && this.completions.length > 0) break; // cannot happen: every unfinished row is queued before its completion
+      const completions = this.completions.splice(0, ready);
       if (completions.length > 0) {
         try {
-          await this.store.queries.completeBatch(`[${completions.join(',')}]`);
+          await this.store.queries.completeBatch(`[${completions.map((item) => item.line).join(',')}]`);
         } catch (err) {
           this.completions.unshift(...completions);
           this.fail(err);
@@ -370,6 +377,7 @@ export class QueryLog {
         statement.written = 1;
         this.inserts.push(queryRowLine(statement.row, session.linePrefix));
         this.insertTicket += 1;
+        statement.unfinishedTicket = this.insertTicket;
         queued = true;
       }
     }
