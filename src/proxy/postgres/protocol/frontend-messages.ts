@@ -55,6 +55,12 @@ export const AUTH_TYPES: ReadonlySet<number> = new Set([Frontend.AuthResponse, F
 /** Decodes one complete message body (type byte and length already taken off). */
 const shared = new MessageReader(Buffer.alloc(0));
 
+// Messages without fields are the same every time.
+const SYNC: FrontendMessage = Object.freeze({ name: 'sync' });
+const FLUSH: FrontendMessage = Object.freeze({ name: 'flush' });
+const TERMINATE: FrontendMessage = Object.freeze({ name: 'terminate' });
+const COPY_DONE: FrontendMessage = Object.freeze({ name: 'copyDone' });
+
 export function decodeFrontendMessage(type: number, body: Buffer): FrontendMessage {
   // Decoding is synchronous and never re-entered, so one reader serves every message.
   const reader = shared.reset(body);
@@ -98,16 +104,16 @@ export function decodeFrontendMessage(type: number, body: Buffer): FrontendMessa
       break;
     }
     case Frontend.Sync:
-      message = { name: 'sync' };
+      message = SYNC;
       break;
     case Frontend.Flush:
-      message = { name: 'flush' };
+      message = FLUSH;
       break;
     case Frontend.Terminate:
-      message = { name: 'terminate' };
+      message = TERMINATE;
       break;
     case Frontend.CopyDone:
-      message = { name: 'copyDone' };
+      message = COPY_DONE;
       break;
     case Frontend.CopyData:
       // Normally skipped by the parser; decoded here only when asked for directly.
