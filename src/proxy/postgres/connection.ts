@@ -72,9 +72,9 @@ export async function serveConnection(raw: net.Socket, deps: ConnectionDeps): Pr
   let timedOut = false;
   const startupTimer = setTimeout(() => {
     timedOut = true;
-    state.reader?.abort(new StartupTimeout());
-    state.socket.destroy();
-    if (state.socket !== raw) raw.destroy();
+    // Waiting for the client: stop waiting (the error is answered below). In a TLS handshake: give up.
+    if (state.reader) state.reader.abort(new StartupTimeout());
+    else state.socket.destroy();
   }, context.config.postgres.startupTimeoutMs);
   let startupDone = false;
   const finishStartup = () => {
@@ -117,9 +117,12 @@ export async function serveConnection(raw: net.Socket, deps: ConnectionDeps): Pr
     if (err instanceof Refusal) {
       deps.metric('refused');
       socket.end(errorResponse({ severity: 'FATAL', ...err.fields }));
-    } else if (err instanceof StartupTimeout || (timedOut && err instanceof ClientGone)) {
+    } else if (err instanceof StartupTimeout || timedOut) {
       deps.metric('startup_timeout');
-      deps.violations.report({ code: 'startup_timeout', reason: `startup not completed within ${context.config.postgres.startupTimeoutMs} ms`, clientAddr, identity: claimed });
+      const reason = `startup not completed within ${context.config.postgres.startupTimeoutMs} ms`;
+      deps.violations.report({ code: 'startup_timeout', reason, clientAddr, identity: claimed });
+      if (!socket.destroyed) socket.end(errorResponse({ severity: 'FATAL', code: SqlState.protocolViolation, message: reason }));
+      setTimeout(() => socket.destroy(), 1000).unref();
     } else if (err instanceof NegotiationError || err instanceof FrontendProtocolError || err instanceof ScramProtocolError) {
       deps.metric('protocol_violation');
       const code = err instanceof FrontendProtocolError && err.code === 'too_large' ? 'message_too_large' : 'protocol_violation';

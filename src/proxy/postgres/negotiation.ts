@@ -52,6 +52,7 @@ export async function negotiate(raw: net.Socket, secureContext: tls.SecureContex
     if (first && chunk[0] === TLS_HANDSHAKE_BYTE) {
       first = false;
       const buffered = [chunk, ...reader.detach()];
+      state.reader = null;
       socket = await acceptTls(prefixed(raw, buffered), secureContext, state, true);
       reader = new SocketReader(socket);
       state.reader = reader;
@@ -77,6 +78,7 @@ export async function negotiate(raw: net.Socket, secureContext: tls.SecureContex
           throw new NegotiationError('received unencrypted data after SSL request');
         }
         raw.write(SSL_ACCEPTED);
+        state.reader = null;
         socket = await acceptTls(raw, secureContext, state, false);
         reader = new SocketReader(socket);
         state.reader = reader;
