@@ -10,7 +10,9 @@
  *
  * It prints TPS and ratios, and checks that the statements Custos captured equal the
  * transactions pgbench processed. Not a test: numbers depend on the machine.
- * BENCH_SECONDS (default 15) and BENCH_CLIENTS (default 8) override the run.
+ * BENCH_SECONDS (default 15) and BENCH_CLIENTS (default 8) override the run; BENCH_ROUNDS
+ * (default 1) repeats every measurement, in reverse order every other round, and reports
+ * means — on a shared, noisy machine the baseline drifts between runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { runOperation } from '../src/admin/operations.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const MODES = ['simple', 'prepared'] as const;
 const SELECT_PREFIX = 'SELECT abalance FROM pgbench_accounts WHERE aid = ';
 
@@ -90,13 +93,26 @@ spec: { kind: human }
     const checks: string[] = [];
     for (const mode of MODES) {
       results[mode] = {};
-      results[mode].direct = await runPgbench(pgbench, mode, { port: pg.port, user: 'bench' });
-      results[mode].pgbouncer = await runPgbench(pgbench, mode, { port: bouncer.port, user: 'bench' });
-      for (const [store, gateway] of Object.entries(gateways)) {
-        const since = new Date();
-        const run = await runPgbench(pgbench, mode, { port: gateway.address('postgres').port, user: 'bencher', password: tokens[store]! });
-        results[mode][`custos (${store})`] = run;
-        checks.push(await checkCapture(gateway, mode, store, since, run));
+      const paths: Array<{ name: string; run: () => Promise<Run> }> = [
+        { name: 'direct', run: () => runPgbench(pgbench, mode, { port: pg.port, user: 'bench' }) },
+        { name: 'pgbouncer', run: () => runPgbench(pgbench, mode, { port: bouncer.port, user: 'bench' }) },
+        ...Object.entries(gateways).map(([store, gateway]) => ({
+          name: `custos (${store})`,
+          run: async () => {
+            const since = new Date();
+            const run = await runPgbench(pgbench, mode, { port: gateway.address('postgres').port, user: 'bencher', password: tokens[store]! });
+            checks.push(await checkCapture(gateway, mode, store, since, run));
+            return run;
+          },
+        })),
+      ];
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
+          const run = await path.run();
+          const total = (results[mode][path.name] ??= { tps: 0, processed: 0 });
+          total.tps += run.tps / ROUNDS;
+          total.processed += run.processed;
+        }
       }
     }
 
@@ -184,7 +200,7 @@ pidfile = ${join(dir.path, 'pgbouncer.pid')}
 }
 
 function print(results: Record<string, Record<string, Run>>, checks: string[]): void {
-  const lines: string[] = ['', `pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS} (TPS, and ratio to direct in the same run)`, ''];
+  const lines: string[] = ['', `pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS}${ROUNDS > 1 ? `, mean of ${ROUNDS} rounds` : ''} (TPS, and ratio to direct in the same run)`, ''];
   const names = Object.keys(results[MODES[0]]!);
   lines.push(['path'.padEnd(20), ...MODES.map((mode) => mode.padStart(20))].join(''));
   for (const name of names) {
