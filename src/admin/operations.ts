@@ -2,6 +2,7 @@ import { VERSION } from '../core/version.js';
 import { auditOperations } from './audit-operations.js';
 import type { Operation, OperationContext } from './context.js';
 import { AdminError } from './errors.js';
+import { queryOperations } from './query-operations.js';
 import { resourceOperations } from './resource-operations.js';
 import { sessionOperations } from './session-operations.js';
 import { tokenOperations } from './token-operations.js';
@@ -12,6 +13,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...tokenOperations,
   ...auditOperations,
   ...sessionOperations,
+  ...queryOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
 import { registerPlay } from './commands/play.js';
+import { registerQueries } from './commands/queries.js';
 import { registerResources } from './commands/resources.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerStart } from './commands/start.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerSessions(program);
   registerPlay(program);
+  registerQueries(program);
   return program;
 }
 

@@ -45,7 +45,11 @@ export function clientProof(
   iterations: number,
   authMessage: string,
 ): { proof: Buffer; expectedServerSignature: Buffer } {
-  const salted = saltedPassword(password, salt, iterations);
+  return clientProofFromSalted(saltedPassword(password, salt, iterations), authMessage);
+}
+
+/** The same, from an already derived SaltedPassword (the expensive PBKDF2 step, cacheable). */
+export function clientProofFromSalted(salted: Buffer, authMessage: string): { proof: Buffer; expectedServerSignature: Buffer } {
   const clientKey = hmac(salted, 'Client Key');
   const clientSignature = hmac(sha256(clientKey), authMessage);
   return { proof: xor(clientKey, clientSignature), expectedServerSignature: hmac(hmac(salted, 'Server Key'), authMessage) };

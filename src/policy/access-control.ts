@@ -64,6 +64,22 @@ export class AccessControl {
     return { identity: toIdentity(identity), credential: { id: row.id, kind: 'token' } };
   }
 
+  /**
+   * Verifiers of the identity's revoked and expired tokens (the most recent 100), each with
+   * why it no longer works: only for telling an audit reader that an old token was used.
+   */
+  async inactiveScramVerifiers(identityId: string): Promise<Array<{ tokenId: string; storedKey: Buffer; serverKey: Buffer; reason: string }>> {
+    const rows = await this.store.tokens.inactiveForIdentity(identityId, this.clock());
+    return rows.map((token) => ({
+      tokenId: token.id,
+      storedKey: Buffer.from(token.scramStoredKey, 'base64'),
+      serverKey: Buffer.from(token.scramServerKey, 'base64'),
+      reason: token.revokedAt
+        ? `token ${token.id} was revoked at ${token.revokedAt.toISOString()}`
+        : `token ${token.id} expired at ${token.expiresAt!.toISOString()}`,
+    }));
+  }
+
   /** Salt, iterations and the verifiers of every live token of an identity, for SCRAM. */
   async scramCandidates(identityName: string): Promise<ScramCandidates | null> {
     const identity = await this.store.resources.identityByName(identityName);
@@ -81,8 +97,10 @@ export class AccessControl {
     };
   }
 
+  /** The identity's roles in the order it lists them (the first allowing role picks defaults such as the database user). */
   async rolesOf(identity: Identity): Promise<Role[]> {
-    return (await this.store.resources.rolesNamed(identity.roles)).map(toRole);
+    const rows = await this.store.resources.rolesNamed(identity.roles);
+    return rows.sort((a, b) => identity.roles.indexOf(a.name) - identity.roles.indexOf(b.name)).map(toRole);
   }
 
   async viewerRightsOf(identity: Identity): Promise<ViewerRights> {

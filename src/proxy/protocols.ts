@@ -1,5 +1,6 @@
 import type { ProtocolModule } from './context.js';
+import { postgresModule } from './postgres/module.js';
 import { sshProtocol } from './ssh/ssh-module.js';
 
 /** The protocol front ends built so far; a configured listener without a module is not started. */
-export const PROTOCOL_MODULES: ProtocolModule[] = [sshProtocol];
+export const PROTOCOL_MODULES: ProtocolModule[] = [sshProtocol, postgresModule];

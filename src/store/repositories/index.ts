@@ -1,5 +1,6 @@
 import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
+import { cancelKeyRepository } from './cancel-keys.js';
 import { queryRepository } from './queries.js';
 import { resourceRepository } from './resources.js';
 import { sessionRepository } from './sessions.js';
@@ -21,8 +22,9 @@ export function createRepositories(db: Db) {
     queries: queryRepository(db),
     viewer: viewerRepository(db),
     webSessions: webSessionRepository(db),
+    cancelKeys: cancelKeyRepository(db),
   };
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions', 'cancelKeys'] as const satisfies ReadonlyArray<keyof Repositories>;

@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, gte, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db.js';
+import { queryRowLine } from '../query-lines.js';
 import { queries } from '../schema/index.js';
 
 export type QueryRow = typeof queries.$inferSelect;
@@ -7,6 +8,8 @@ export type NewQueryRow = Omit<QueryRow, 'id'>;
 
 export interface QueryFilter {
   identity?: string;
+  /** Statements starting with this text. */
+  statementPrefix?: string;
   sessionId?: string;
   target?: string;
   since?: Date;
@@ -18,27 +21,80 @@ export interface QueryFilter {
 
 export function queryRepository(db: Db) {
   return {
-    /** One multi-row insert per call: the query log writes captured statements in batches. */
+    /**
+     * Inserts captured statements given as a JSON array of query lines (query-lines.ts): one
+     * statement and one bind parameter per batch whatever its size — the query log's hot path.
+     */
+    async insertBatch(lines: string): Promise<void> {
+      await insertLines(db, lines);
+    },
+
+    /** Writes the outcome of statements first recorded while still running (a JSON array of completion lines). */
+    async completeBatch(lines: string): Promise<void> {
+      await db.execute(sql`
+        update queries q set duration_ms = (e->>2)::float8, command_tag = e->>3, row_count = (e->>4)::bigint,
+          status = e->>5, sqlstate = e->>6, error_message = e->>7, details = nullif(e->8, 'null'::jsonb)
+        from jsonb_array_elements(${lines}::jsonb) as e
+        where q.session_id = e->>0 and q.seq = (e->>1)::integer`);
+    },
+
+    /** Inserts rows given as objects (tools and tests; capture uses insertBatch). */
     async insert(rows: NewQueryRow[]): Promise<void> {
-      for (let i = 0; i < rows.length; i += 1000) {
-        await db.insert(queries).values(rows.slice(i, i + 1000));
+      for (let i = 0; i < rows.length; i += 5000) {
+        const lines = rows.slice(i, i + 5000).map((row) => queryRowLine(row));
+        await insertLines(db, `[${lines.join(',')}]`);
       }
     },
 
     async list(filter: QueryFilter = {}): Promise<QueryRow[]> {
-      const conditions: SQL[] = [];
-      if (filter.identity) conditions.push(eq(queries.identityName, filter.identity));
-      if (filter.sessionId) conditions.push(eq(queries.sessionId, filter.sessionId));
-      if (filter.target) conditions.push(eq(queries.target, filter.target));
-      if (filter.since) conditions.push(gte(queries.startedAt, filter.since));
-      if (filter.until) conditions.push(lte(queries.startedAt, filter.until));
-      if (filter.afterId !== undefined) conditions.push(gt(queries.id, filter.afterId));
       return db
         .select()
         .from(queries)
-        .where(conditions.length ? and(...conditions) : undefined)
+        .where(whereOf(filter))
         .orderBy(asc(queries.id))
         .limit(Math.min(filter.limit ?? 1000, 10_000));
     },
+
+    /** How many statements match, by status. */
+    async count(filter: QueryFilter = {}): Promise<Record<string, number>> {
+      const rows = await db
+        .select({ status: queries.status, count: sql<number>`count(*)::int` })
+        .from(queries)
+        .where(whereOf(filter))
+        .groupBy(queries.status);
+      return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+    },
+
+    /** One session's statements in capture order, a page at a time (for digest checks). */
+    async bySession(sessionId: string, afterSeq: number, limit: number): Promise<QueryRow[]> {
+      return db
+        .select()
+        .from(queries)
+        .where(and(eq(queries.sessionId, sessionId), gt(queries.seq, afterSeq)))
+        .orderBy(asc(queries.seq))
+        .limit(Math.min(limit, 10_000));
+    },
   };
+}
+
+async function insertLines(db: Db, lines: string): Promise<void> {
+  await db.execute(sql`
+    insert into queries (session_id, seq, identity_id, identity_name, target, database, db_user, protocol, statement,
+      params, started_at, duration_ms, command_tag, row_count, status, sqlstate, error_message, details)
+    select e->>0, (e->>6)::integer, e->>1, e->>2, e->>3, e->>4, e->>5, e->>7, e->>8,
+      nullif(e->9, 'null'::jsonb), to_timestamp((e->>10)::float8 / 1000), (e->>11)::float8, e->>12, (e->>13)::bigint,
+      e->>14, e->>15, e->>16, nullif(e->17, 'null'::jsonb)
+    from jsonb_array_elements(${lines}::jsonb) as e`);
+}
+
+function whereOf(filter: QueryFilter): SQL | undefined {
+  const conditions: SQL[] = [];
+  if (filter.identity) conditions.push(eq(queries.identityName, filter.identity));
+  if (filter.sessionId) conditions.push(eq(queries.sessionId, filter.sessionId));
+  if (filter.target) conditions.push(eq(queries.target, filter.target));
+  if (filter.since) conditions.push(gte(queries.startedAt, filter.since));
+  if (filter.until) conditions.push(lte(queries.startedAt, filter.until));
+  if (filter.afterId !== undefined) conditions.push(gt(queries.id, filter.afterId));
+  if (filter.statementPrefix) conditions.push(sql`starts_with(${queries.statement}, ${filter.statementPrefix})`);
+  return conditions.length ? and(...conditions) : undefined;
 }

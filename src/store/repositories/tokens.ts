@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { StoreError } from '../errors.js';
 import { identities, tokens } from '../schema/index.js';
@@ -82,6 +82,16 @@ export function tokenRepository(db: Db) {
             or(isNull(tokens.expiresAt), gt(tokens.expiresAt, now)),
           ),
         );
+    },
+
+    /** Tokens of an identity that are revoked or expired: only to say why an old token failed. */
+    async inactiveForIdentity(identityId: string, now: Date = new Date()): Promise<TokenRow[]> {
+      return db
+        .select()
+        .from(tokens)
+        .where(and(eq(tokens.identityId, identityId), or(isNotNull(tokens.revokedAt), lte(tokens.expiresAt, now))))
+        .orderBy(desc(tokens.createdAt))
+        .limit(100);
     },
 
     async touch(id: string, at: Date = new Date()): Promise<void> {

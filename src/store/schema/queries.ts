@@ -6,6 +6,10 @@ export interface CapturedParam {
   format: 'text' | 'binary';
   /** Text parameters as text, binary ones as base64; null for SQL NULL. */
   value: string | null;
+  /** Present when a text parameter's bytes are not valid text in the client encoding: `value` is then base64. */
+  encoding?: 'base64';
+  /** Present when the value was too large to keep whole: its size, its sha256, and `value` holds a prefix. */
+  truncated?: { bytes: number; sha256: string };
 }
 
 /** Every statement captured at the PostgreSQL front end, with parameters and outcome. */
@@ -32,11 +36,13 @@ export const queries = pgTable(
     errorMessage: text('error_message'),
     details: jsonb('details').$type<Record<string, unknown>>(),
   },
+  // Every index is paid for by the insert of every captured statement (the query log's hot
+  // path): per identity and per session as btrees, time as a BRIN (rows arrive in time
+  // order), and target filters ride on the time range.
   (table) => [
     index('queries_identity_idx').on(table.identityName, table.startedAt),
     index('queries_session_idx').on(table.sessionId, table.seq),
-    index('queries_target_idx').on(table.target, table.startedAt),
-    index('queries_started_idx').on(table.startedAt),
+    index('queries_started_brin').using('brin', table.startedAt),
     // The viewer's "own queries" scope, newest first by id.
     index('queries_identity_id_idx').on(table.identityId, table.id),
   ],

@@ -1,0 +1,211 @@
+import type { Command } from 'commander';
+import type { QueryVerifyResult } from '../../recorder/query-verify.js';
+import { CliError } from '../errors.js';
+import { configFor, print, withConfigOption } from '../program-context.js';
+import { withCliOperations } from '../run-operation.js';
+import { shortTime } from '../table.js';
+
+/** A captured statement as the admin operation returns it (dates as ISO strings). */
+interface QueryListing {
+  id: number;
+  sessionId: string;
+  seq: number;
+  identityId: string;
+  identityName: string;
+  target: string;
+  database: string;
+  dbUser: string;
+  protocol: string;
+  statement: string;
+  params: unknown[] | null;
+  startedAt: string;
+  durationMs: number | null;
+  commandTag: string | null;
+  rowCount: number | null;
+  status: string;
+  sqlstate: string | null;
+  errorMessage: string | null;
+  details: Record<string, unknown> | null;
+}
+
+/** The export columns, in order: CSV header and JSON lines keys alike. */
+export const QUERY_EXPORT_COLUMNS = [
+  'id',
+  'started_at',
+  'identity',
+  'identity_id',
+  'session_id',
+  'seq',
+  'target',
+  'database',
+  'db_user',
+  'protocol',
+  'statement',
+  'params',
+  'status',
+  'command_tag',
+  'row_count',
+  'duration_ms',
+  'sqlstate',
+  'error_message',
+  'details',
+] as const;
+
+const PAGE = 2000;
+
+export function registerQueries(program: Command): void {
+  withConfigOption(program.command('queries'))
+    .description('captured database statements, oldest first: who ran what, where, with which parameters, and how it ended')
+    .option('--identity <name>', 'statements of this identity')
+    .option('--session <id>', 'statements of one session')
+    .option('--target <name>', 'statements on this target')
+    .option('--since <when>', 'a duration back from now (24h) or a timestamp (default 24h; none with --session)')
+    .option('--until <when>', 'a duration back from now or a timestamp')
+    .option('--format <format>', 'table | jsonl | csv', 'table')
+    .option('--limit <n>', 'stop after this many statements')
+    .option('--verify', 'with --session: check the rows against the digest in the session end event (exit 1 if they differ)')
+    .action(async (options: Record<string, string | boolean | undefined>, command: Command) => {
+      const format = String(options.format);
+      if (!['table', 'jsonl', 'csv'].includes(format)) throw new CliError('usage', `unknown format "${format}" (table, jsonl, csv)`);
+      const config = configFor(command);
+      if (options.verify) {
+        if (!options.session) throw new CliError('usage', '--verify needs --session <id>');
+        const result = (await withCliOperations(config, (run) => run('queries.verify', { session: options.session }))) as QueryVerifyResult;
+        print(`${result.ok ? 'query log intact' : 'query log MISMATCH'}: ${result.message}`);
+        if (!result.ok) process.exitCode = 1;
+        return;
+      }
+      const limit = options.limit === undefined ? Infinity : Number(options.limit);
+      if (!(limit > 0)) throw new CliError('usage', '--limit must be a positive number');
+      const filter = {
+        identity: options.identity,
+        session: options.session,
+        target: options.target,
+        since: options.since ?? (options.session ? undefined : '24h'),
+        until: options.until,
+      };
+      const writer = format === 'csv' ? csvWriter() : format === 'jsonl' ? jsonlWriter() : tableWriter();
+      let printed = 0;
+      await withCliOperations(config, async (run) => {
+        let afterId: number | undefined;
+        while (printed < limit) {
+          const want = Math.min(PAGE, limit - printed);
+          const page = (await run('queries.list', { ...filter, afterId, limit: want })) as QueryListing[];
+          if (page.length > 0) {
+            writer.write(page);
+            printed += page.length;
+            afterId = page.at(-1)!.id;
+          }
+          if (page.length < want) break;
+        }
+      });
+      writer.end(printed);
+    });
+}
+
+interface Writer {
+  write(rows: QueryListing[]): void;
+  end(count: number): void;
+}
+
+export function exportRecord(row: QueryListing): Record<(typeof QUERY_EXPORT_COLUMNS)[number], unknown> {
+  return {
+    id: row.id,
+    started_at: row.startedAt,
+    identity: row.identityName,
+    identity_id: row.identityId,
+    session_id: row.sessionId,
+    seq: row.seq,
+    target: row.target,
+    database: row.database,
+    db_user: row.dbUser,
+    protocol: row.protocol,
+    statement: row.statement,
+    params: row.params,
+    status: row.status,
+    command_tag: row.commandTag,
+    row_count: row.rowCount,
+    duration_ms: row.durationMs,
+    sqlstate: row.sqlstate,
+    error_message: row.errorMessage,
+    details: row.details,
+  };
+}
+
+function jsonlWriter(): Writer {
+  return {
+    write: (rows) => process.stdout.write(rows.map((row) => JSON.stringify(exportRecord(row))).join('\n') + '\n'),
+    end: () => undefined,
+  };
+}
+
+/** RFC 4180: every field quoted when it holds a comma, quote or line break; JSON for params and details. */
+function csvWriter(): Writer {
+  process.stdout.write(QUERY_EXPORT_COLUMNS.join(',') + '\r\n');
+  const field = (value: unknown): string => {
+    if (value === null || value === undefined) return '';
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return {
+    write: (rows) => {
+      const lines = rows.map((row) => {
+        const record = exportRecord(row);
+        return QUERY_EXPORT_COLUMNS.map((column) => field(record[column])).join(',');
+      });
+      process.stdout.write(lines.join('\r\n') + '\r\n');
+    },
+    end: () => undefined,
+  };
+}
+
+/** Aligned columns; widths are fixed by the first page so later pages line up. */
+function tableWriter(): Writer {
+  const headers = ['TIME', 'IDENTITY', 'TARGET', 'DB USER', 'SESSION', 'SEQ', 'STATUS', 'MS', 'ROWS', 'STATEMENT'];
+  let widths: number[] | null = null;
+  const cells = (row: QueryListing): string[] => [
+    shortTime(row.startedAt),
+    row.identityName,
+    row.target,
+    row.dbUser,
+    row.sessionId,
+    String(row.seq),
+    row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
+    row.durationMs === null ? '-' : row.durationMs.toFixed(1),
+    row.rowCount === null ? '-' : String(row.rowCount),
+    statementSummary(row),
+  ];
+  return {
+    write: (rows) => {
+      const lines = rows.map(cells);
+      if (!widths) {
+        widths = headers.map((header, i) => Math.max(header.length, ...lines.map((line) => line[i]!.length)));
+        process.stdout.write(format(headers, widths) + '\n');
+      }
+      process.stdout.write(lines.map((line) => format(line, widths!)).join('\n') + '\n');
+    },
+    end: (count) => {
+      if (count === 0) process.stdout.write('no statements match\n');
+    },
+  };
+}
+
+function format(cells: string[], widths: number[]): string {
+  return cells
+    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+}
+
+function statementSummary(row: QueryListing): string {
+  let text = row.statement.replace(/\s+/g, ' ').trim();
+  if (text.length > 100) text = `${text.slice(0, 99)}…`;
+  if (row.params && row.params.length > 0) {
+    const values = (row.params as Array<{ value: string | null; format: string }>).map((p) =>
+      p.value === null ? 'NULL' : p.format === 'binary' ? `<binary ${p.value.length}b64>` : JSON.stringify(p.value.length > 30 ? `${p.value.slice(0, 29)}…` : p.value),
+    );
+    text += ` [${values.join(', ')}]`;
+  }
+  if (row.errorMessage) text += ` -- ${row.errorMessage}`;
+  return text;
+}

@@ -1,0 +1,307 @@
+import type net from 'node:net';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { RecorderError } from '../../recorder/errors.js';
+import type { QueryLog } from '../../recorder/query-log.js';
+import { BackendScanner, UpstreamProtocolError } from './protocol/backend-scanner.js';
+import { errorResponse, type ErrorFields } from './protocol/backend-serializer.js';
+import { SqlState } from './protocol/codes.js';
+import type { FrontendMessage } from './protocol/frontend-messages.js';
+import { FrontendParser, FrontendProtocolError } from './protocol/frontend-parser.js';
+import { TRACKED_BODIES, type StatementTracker } from './statement-tracker.js';
+import type { UpstreamReads } from './upstream.js';
+
+export interface BridgeOptions {
+  sessionId: string;
+  client: net.Socket;
+  upstream: net.Socket;
+  upstreamReads: UpstreamReads;
+  tracker: StatementTracker;
+  queryLog: QueryLog;
+  maxMessageBytes: number;
+  /** When the session must end (maxSessionTTL), and how to say so. */
+  expiresAt: Date | null;
+  expiryMessage: string;
+  logger: Logger;
+  /** Asks the upstream to cancel what is running (its own CancelRequest). */
+  cancelUpstream: () => Promise<void>;
+  onViolation: (code: string, reason: string) => void;
+  /** Client bytes that arrived with the end of authentication. */
+  pendingClientBytes: Buffer[];
+  pendingUpstreamBytes: Buffer;
+}
+
+export interface BridgeOutcome {
+  reason: string;
+  /** True when the gateway ended the session (TTL, violation, shutdown, query log failure). */
+  terminatedByGateway: boolean;
+  bytesFromClient: number;
+  bytesFromUpstream: number;
+}
+
+export interface Termination extends Omit<ErrorFields, 'severity'> {
+  /** Recorded as the session's end reason. */
+  reason: string;
+}
+
+const PAUSE_UPSTREAM_FULL = 1;
+const PAUSE_LOG_CONGESTED = 2;
+const PAUSE_PIPELINE_FULL = 4;
+const PAUSE_TERMINATING = 8;
+
+/** A client may have this many requests in flight before the gateway stops reading from it. */
+const PIPELINE_HIGH = 20_000;
+const PIPELINE_LOW = 10_000;
+/** How long a termination waits for the upstream to reach a message boundary. */
+const TERMINATION_GRACE_MS = 3000;
+
+/** setTimeout's delay is a 32-bit signed integer; longer TTLs re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The running half of a PostgreSQL session: bytes flow both ways as they arrive, while a
+ * parser reads a view of them for capture. Client messages are captured before their bytes
+ * are forwarded; nothing the gateway cannot parse is forwarded. Backpressure everywhere: a
+ * full upstream, a congested query log or a deep pipeline stop reading from the client; a
+ * slow client stops reading from the upstream. The gateway speaks to the client only at a
+ * message boundary of the upstream's stream, so an ErrorResponse it adds never splits one.
+ */
+export class PostgresBridge {
+  readonly done: Promise<BridgeOutcome>;
+  private resolveDone!: (outcome: BridgeOutcome) => void;
+  private readonly frontend: FrontendParser;
+  private readonly backend = new BackendScanner(TRACKED_BODIES);
+  private paused = 0;
+  private terminating: Termination | null = null;
+  private endReason: string | null = null;
+  private bytesFromClient = 0;
+  private bytesFromUpstream = 0;
+  private clientClosed = false;
+  private upstreamClosed = false;
+  private ttlTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => void> = [];
+  private finished = false;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.frontend = new FrontendParser({ maxMessageBytes: options.maxMessageBytes });
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  start(): void {
+    const { client, upstream, queryLog } = this.options;
+    client.on('data', this.onClientData);
+    this.options.upstreamReads.handler = this.onUpstreamData;
+    client.on('drain', this.onClientDrain);
+    upstream.on('drain', this.onUpstreamDrain);
+    client.on('error', (err) => this.clientGone(`client connection error: ${err.message}`));
+    upstream.on('error', (err) => this.upstreamGone(`upstream connection error: ${err.message}`));
+    client.on('close', () => this.clientGone('the client closed the connection'));
+    upstream.on('close', () => this.upstreamGone('the server closed the connection'));
+    client.on('end', () => client.end());
+    upstream.on('end', () => upstream.end());
+
+    this.unsubscribe.push(
+      queryLog.onCongestion((congested) => this.setPaused(PAUSE_LOG_CONGESTED, congested)),
+      queryLog.onFailure((error) =>
+        this.terminate({
+          code: '58000',
+          message: 'the gateway cannot record statements right now, so the session is ended rather than left unrecorded',
+          detail: error.message,
+          reason: `query log failure: ${error.message}`,
+        }),
+      ),
+    );
+    if (queryLog.congested) this.setPaused(PAUSE_LOG_CONGESTED, true);
+    this.armTtl();
+
+    // Either side may have gone while the session was being set up.
+    if (client.destroyed) this.clientGone('the client closed the connection');
+    if (upstream.destroyed) this.upstreamGone('the server closed the connection');
+    if (this.finished) return;
+    if (this.options.pendingUpstreamBytes.length > 0) this.onUpstreamData(this.options.pendingUpstreamBytes);
+    for (const chunk of this.options.pendingClientBytes) this.onClientData(chunk);
+    if (this.terminating) return;
+    if (this.paused === 0) client.resume();
+    upstream.resume();
+  }
+
+  /** Ends the session from the gateway's side with a FATAL ErrorResponse. */
+  terminate(termination: Termination): void {
+    if (this.terminating || this.finished) return;
+    this.terminating = termination;
+    this.endReason ??= termination.reason;
+    this.setPaused(PAUSE_TERMINATING, true);
+    this.options.client.off('data', this.onClientData);
+    if (this.options.tracker.outstanding > 0) {
+      void this.options.cancelUpstream().catch((err) => this.options.logger.debug('cancel on termination failed', { error: errorMessage(err) }));
+    }
+    this.graceTimer = setTimeout(() => this.destroyBoth(), TERMINATION_GRACE_MS);
+    this.graceTimer.unref();
+    if (this.backend.atBoundary || this.upstreamClosed) this.completeTermination();
+  }
+
+  // ------------------------------------------------------------------ client → upstream
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    this.bytesFromClient += chunk.length;
+    try {
+      this.frontend.parse(chunk, this.onClientMessage);
+    } catch (err) {
+      if (err instanceof FrontendProtocolError) {
+        this.options.onViolation(err.code === 'too_large' ? 'message_too_large' : 'protocol_violation', err.message);
+        this.terminate({ code: SqlState.protocolViolation, message: err.message, reason: `protocol violation: ${err.message}` });
+        return;
+      }
+      if (err instanceof RecorderError) {
+        this.terminate({
+          code: '58000',
+          message: 'the gateway cannot record this statement, so it was not run; the session is ended',
+          detail: err.message,
+          reason: `statement refused: ${err.message}`,
+        });
+        return;
+      }
+      this.internalError(err);
+      return;
+    }
+    if (this.terminating) return;
+    if (!this.options.upstream.write(chunk)) this.setPaused(PAUSE_UPSTREAM_FULL, true);
+    if (this.options.tracker.outstanding > PIPELINE_HIGH) this.setPaused(PAUSE_PIPELINE_FULL, true);
+  };
+
+  private readonly onClientMessage = (message: FrontendMessage): void => {
+    this.options.tracker.onClientMessage(message);
+    if (message.name === 'terminate') this.endReason ??= 'the client ended the session';
+  };
+
+  /** A bug met by one session ends that session, never the gateway. */
+  private internalError(err: unknown): void {
+    this.options.logger.error('postgres session failed', { sessionId: this.options.sessionId, error: err });
+    this.endReason ??= `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    if (this.terminating) this.destroyBoth();
+    else this.terminate({ code: SqlState.internalError, message: 'internal error in the gateway; the session is ended', reason: this.endReason });
+  }
+
+  private readonly onUpstreamDrain = (): void => this.setPaused(PAUSE_UPSTREAM_FULL, false);
+
+  // ------------------------------------------------------------------ upstream → client
+
+  private readonly onUpstreamData = (chunk: Buffer): void => {
+    this.bytesFromUpstream += chunk.length;
+    const { tracker } = this.options;
+    try {
+      if (this.terminating) {
+        const boundary = this.backend.scanToBoundary(chunk, this.onServerMessage);
+        if (boundary > 0) this.forwardUpstream(chunk.subarray(0, boundary));
+        if (this.backend.atBoundary) this.completeTermination();
+        return;
+      }
+      this.backend.scan(chunk, this.onServerMessage);
+    } catch (err) {
+      if (err instanceof UpstreamProtocolError) {
+        this.options.logger.error('postgres upstream broke the protocol', { sessionId: this.options.sessionId, error: err.message });
+        this.endReason ??= err.message;
+        this.destroyBoth();
+        return;
+      }
+      this.internalError(err);
+      return;
+    }
+    this.forwardUpstream(chunk);
+    if (this.paused & PAUSE_PIPELINE_FULL && tracker.outstanding < PIPELINE_LOW) this.setPaused(PAUSE_PIPELINE_FULL, false);
+  };
+
+  private forwardUpstream(chunk: Buffer): void {
+    const { client, upstream } = this.options;
+    if (!client.write(chunk)) upstream.pause();
+    // Still queued in the stream: the read buffer must not be reused under it.
+    if (client.writableLength > 0) this.options.upstreamReads.retain();
+  }
+
+  private readonly onServerMessage = (type: number, body: Buffer | null, length: number): void => {
+    this.options.tracker.onServerMessage(type, body, length);
+  };
+
+  private readonly onClientDrain = (): void => {
+    if (!this.terminating) this.options.upstream.resume();
+  };
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private setPaused(flag: number, on: boolean): void {
+    const before = this.paused;
+    this.paused = on ? this.paused | flag : this.paused & ~flag;
+    if (before === 0 && this.paused !== 0) this.options.client.pause();
+    else if (before !== 0 && this.paused === 0 && !this.clientClosed) this.options.client.resume();
+  }
+
+  private armTtl(): void {
+    const { expiresAt } = this.options;
+    if (!expiresAt) return;
+    const delay = expiresAt.getTime() - Date.now();
+    if (delay <= 0) {
+      this.expire();
+      return;
+    }
+    this.ttlTimer = setTimeout(() => (delay > MAX_TIMER_MS ? this.armTtl() : this.expire()), Math.min(delay, MAX_TIMER_MS));
+    this.ttlTimer.unref();
+  }
+
+  private expire(): void {
+    this.terminate({ code: SqlState.adminShutdown, message: this.options.expiryMessage, reason: 'the session reached its maximum lifetime (maxSessionTTL)' });
+  }
+
+  private completeTermination(): void {
+    const termination = this.terminating!;
+    const { client } = this.options;
+    if (!this.clientClosed) {
+      client.end(errorResponse({ severity: 'FATAL', code: termination.code, message: termination.message, detail: termination.detail, hint: termination.hint }));
+    }
+    this.closeUpstream();
+  }
+
+  private closeUpstream(): void {
+    const { upstream } = this.options;
+    if (this.upstreamClosed) return;
+    this.options.upstreamReads.handler = () => undefined;
+    if (this.frontend.atBoundary) upstream.end(Buffer.from([0x58, 0, 0, 0, 4])); // Terminate
+    else upstream.destroy();
+  }
+
+  private destroyBoth(): void {
+    this.options.client.destroy();
+    this.options.upstream.destroy();
+  }
+
+  private clientGone(reason: string): void {
+    if (this.clientClosed) return;
+    this.clientClosed = true;
+    this.endReason ??= reason;
+    if (!this.upstreamClosed) this.closeUpstream();
+    this.maybeFinish();
+  }
+
+  private upstreamGone(reason: string): void {
+    if (this.upstreamClosed) return;
+    this.upstreamClosed = true;
+    this.endReason ??= reason;
+    if (this.terminating && !this.clientClosed) this.completeTermination();
+    else if (!this.clientClosed) this.options.client.end();
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (!this.clientClosed || !this.upstreamClosed || this.finished) return;
+    this.finished = true;
+    if (this.ttlTimer) clearTimeout(this.ttlTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.resolveDone({
+      reason: this.endReason ?? 'the session ended',
+      terminatedByGateway: this.terminating !== null,
+      bytesFromClient: this.bytesFromClient,
+      bytesFromUpstream: this.bytesFromUpstream,
+    });
+  }
+}
