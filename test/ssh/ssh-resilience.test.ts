@@ -7,7 +7,7 @@ import { custosCommand, REPO_ROOT } from '../helpers/cli.js';
 import { prepareGatewayFiles, spawnGateway, type TestGatewayFiles } from '../helpers/gateway.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
-import { SSH, startSshFixture, type SshFixture } from './fixture.js';
+import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
-import { SSH, startSshFixture, type SshFixture } from './fixture.js';
+import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 /** The interactive session recorded by the first test, reviewed by the CLI tests. */
