@@ -332,7 +332,7 @@ export class SessionChannel {
 
   private async openRecording(path: string, kind: 'shell' | 'exec', command: string | null): Promise<SessionRecorder> {
     const size = this.pty ?? DEFAULT_SIZE;
-    const tags = this.session.tags(this.id, kind);
+    const tags = this.session.tags(this.id, kind, this.pty !== null);
     const header: AsciicastHeader = {
       version: 2,
       width: size.cols || DEFAULT_SIZE.cols,
