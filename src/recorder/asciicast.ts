@@ -18,6 +18,11 @@ export interface RecordingTags {
   node: string;
   clientAddr: string | null;
   recordInput: boolean;
+  /**
+   * The channel had a pseudo-terminal. Without one, output lines end in a bare "\n" (the
+   * operator's own terminal driver adds the "\r"), and input is data, not typed commands.
+   */
+  pty: boolean;
 }
 
 export interface AsciicastHeader {

@@ -30,6 +30,7 @@ function header(overrides: Partial<AsciicastHeader> = {}): AsciicastHeader {
       node: 'test-node',
       clientAddr: '127.0.0.1',
       recordInput: false,
+      pty: true,
     },
     ...overrides,
   };

@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import { forbidden, WebError } from './errors.js';
 import { parseQuery } from './params.js';
 import { locateRecording } from './recording-files.js';
-import { parseEvent, parseHeader } from './replay/cast-lines.js';
+import { asTerminalOutput, parseEvent, parseHeader, recordedWithoutPty } from './replay/cast-lines.js';
 import { pickRecording, visibleSession } from './session-access.js';
 import { parseCookies } from './cookies.js';
 import { cookieName, ownOrigin, viewerOf } from './viewer-context.js';
@@ -87,6 +87,7 @@ async function tail(socket: WebSocket, target: Prepared, store: Store, logger: L
   let position = 0;
   let carry = Buffer.alloc(0);
   let headerSent = false;
+  let withoutPty = false;
   let lastStateCheck = 0;
   let lastViewerCheck = Date.now();
   let ended = false;
@@ -126,11 +127,13 @@ async function tail(socket: WebSocket, target: Prepared, store: Store, logger: L
         if (!header) throw new WebError('bad_recording', 'not an asciicast v2 recording', 500);
         socket.send(JSON.stringify({ version: 2, width: header.width, height: header.height }));
         headerSent = true;
+        withoutPty = recordedWithoutPty(header);
         continue;
       }
       const event = parseEvent(Buffer.from(line));
       if (!event || typeof event[2] !== 'string') continue;
-      const [time, code, data] = event as [number, string, string];
+      const [time, code, recorded] = event as [number, string, string];
+      const data = code === 'o' && withoutPty ? asTerminalOutput(recorded) : recorded;
       if (code === 'o' && pending && pending[1] === 'o' && pending[2].length < COALESCE_CHARS) {
         pending[2] += data;
         continue;

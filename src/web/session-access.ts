@@ -14,40 +14,58 @@ export async function visibleSession(store: Store, viewer: Viewer, id: string): 
 }
 
 export interface RecordingRef {
-  /** `main` for the session's recording, else the channel id. */
+  /** `main` for a session recording that is no channel's, else the channel id. */
   channel: string;
   path: string;
   bytes: number | null;
   sha256: string | null;
   kind: string;
   command: string | null;
+  /** The session row names this file as its main recording (its digest is sealed as `recording` too). */
+  main: boolean;
 }
 
-/** The session's recordings: its main recording, then each channel's. */
+/**
+ * The session's recordings, its main one first. The SSH proxy names the first channel
+ * recording in the session row as the session's main recording: that file is listed once,
+ * as its channel.
+ */
 export function recordingsOf(detail: SessionDetail): RecordingRef[] {
-  const out: RecordingRef[] = [];
   const { session } = detail;
-  if (session.recordingPath) {
-    out.push({ channel: 'main', path: session.recordingPath, bytes: session.recordingBytes, sha256: session.recordingSha256, kind: 'session', command: null });
-  }
+  const channels: RecordingRef[] = [];
   for (const channel of detail.channels) {
     if (!channel.recordingPath) continue;
-    out.push({
+    channels.push({
       channel: String(channel.channelId),
       path: channel.recordingPath,
       bytes: channel.recordingBytes,
       sha256: channel.recordingSha256,
       kind: channel.kind,
       command: channel.command,
+      main: channel.recordingPath === session.recordingPath,
     });
   }
-  return out;
+  if (!session.recordingPath) return channels;
+  const main = channels.find((recording) => recording.main);
+  if (main) return [main, ...channels.filter((recording) => recording !== main)];
+  const own: RecordingRef = {
+    channel: 'main',
+    path: session.recordingPath,
+    bytes: session.recordingBytes,
+    sha256: session.recordingSha256,
+    kind: 'session',
+    command: null,
+    main: true,
+  };
+  return [own, ...channels];
 }
 
+/** A recording by channel id; `main` (or none) is the session's main recording. */
 export function pickRecording(detail: SessionDetail, channel: string | undefined): RecordingRef {
   if (channel !== undefined && !/^(main|\d{1,9})$/.test(channel)) throw badRequest('channel: expected "main" or a channel number');
   const recordings = recordingsOf(detail);
-  const found = channel === undefined ? recordings[0] : recordings.find((recording) => recording.channel === channel);
+  const found =
+    channel === undefined ? recordings[0] : channel === 'main' ? recordings.find((recording) => recording.main) : recordings.find((recording) => recording.channel === channel);
   if (!found) throw notFound(channel === undefined ? 'this session has no recording' : `no recording for channel ${channel}`);
   return found;
 }

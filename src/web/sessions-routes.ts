@@ -76,7 +76,9 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { store: Store
     const chained = chainedDigests(endEvent?.data ?? null);
     const results = [];
     for (const recording of recordingsOf(detail)) {
-      const chainedDigest = chained.get(recording.channel) ?? null;
+      // The session's main recording is sealed twice (row and event): as itself and as its channel.
+      const sealed = distinct([recording.sha256, recording.main ? detail.session.recordingSha256 : null]);
+      const inChain = distinct([chained.get(recording.channel), recording.main ? chained.get('main') : null]);
       let actual: string | null = null;
       let problem: string | null = null;
       try {
@@ -84,14 +86,13 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { store: Store
       } catch (err) {
         problem = err instanceof WebError ? err.message : 'the recording cannot be read';
       }
-      const expected = recording.sha256;
       let status: 'verified' | 'mismatch' | 'missing' | 'live' | 'unsealed';
       if (!actual) status = 'missing';
-      else if (detail.session.state === 'live' && !expected) status = 'live';
-      else if (!expected && !chainedDigest) status = 'unsealed';
-      else if ((expected && actual !== expected) || (chainedDigest && actual !== chainedDigest)) status = 'mismatch';
+      else if (detail.session.state === 'live' && sealed.length === 0) status = 'live';
+      else if (sealed.length === 0 && inChain.length === 0) status = 'unsealed';
+      else if ([...sealed, ...inChain].some((digest) => digest !== actual)) status = 'mismatch';
       else status = 'verified';
-      results.push({ channel: recording.channel, status, actual, expected, chained: chainedDigest, problem });
+      results.push({ channel: recording.channel, status, actual, expected: sealed[0] ?? null, chained: inChain[0] ?? null, problem });
     }
     return { sessionId: detail.session.id, recordings: results };
   });
@@ -108,4 +109,8 @@ function chainedDigests(data: Record<string, unknown> | null): Map<string, strin
     if (typeof channel.channelId === 'number' && typeof channel.sha256 === 'string') out.set(String(channel.channelId), channel.sha256);
   }
   return out;
+}
+
+function distinct(digests: Array<string | null | undefined>): string[] {
+  return [...new Set(digests.filter((digest): digest is string => typeof digest === 'string'))];
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { runOperation } from '../../src/admin/operations.js';
 import type { GatewayConfig } from '../../src/core/config.js';
+import type { RecordingTags } from '../../src/recorder/asciicast.js';
 import { createToken } from '../../src/policy/tokens.js';
 import { SessionLog } from '../../src/recorder/session-log.js';
 import type { CapturedParam } from '../../src/store/schema/queries.js';
@@ -19,7 +20,7 @@ import type { Store } from '../../src/store/store.js';
 
 export type CastEvent = [time: number, code: 'o' | 'i' | 'r' | 'm', data: string];
 
-export function castText(events: CastEvent[], header: { width?: number; height?: number; custos?: Record<string, unknown> } = {}): string {
+export function castText(events: CastEvent[], header: { width?: number; height?: number; custos?: RecordingTags | Record<string, unknown> } = {}): string {
   const head = { version: 2, width: header.width ?? 80, height: header.height ?? 24, timestamp: 1_700_000_000, ...(header.custos ? { custos: header.custos } : {}) };
   return [JSON.stringify(head), ...events.map((event) => JSON.stringify(event))].join('\n') + '\n';
 }
@@ -95,36 +96,66 @@ export interface FixtureSession {
   header?: Parameters<typeof castText>[1];
   channelKind?: string;
   command?: string | null;
+  /** The channel had a pseudo-terminal (default); without one, output lines end in a bare "\n". */
+  pty?: boolean;
 }
 
-/** Opens (and unless live, ends) a session with a channel 0 recording, as the SSH front end would. */
+/** Where the SSH proxy puts a channel's recording: `<recordings.dir>/<YYYY-MM-DD>/<session>.<channel>.cast`. */
+export function recordingPathFor(recordingsDir: string, sessionId: string, startedAt: Date, channelId = 0): string {
+  return join(recordingsDir, startedAt.toISOString().slice(0, 10), `${sessionId}.${channelId}.cast`);
+}
+
+/**
+ * Opens (and unless live, ends) a session with a channel 0 recording, as the SSH front end
+ * would: the recording's header carries the evidence tags, the session row names it as the
+ * session's main recording while live, and the end seals its digest as both.
+ */
 export async function recordSession(store: Store, recordingsDir: string, fixture: FixtureSession): Promise<{ id: string; recordingPath: string | null }> {
   const id = fixture.id ?? `ses_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const startedAt = fixture.startedAt ?? new Date();
+  const credential = `ssh-key:SHA256:fixture-${fixture.identity.name}`;
+  const login = fixture.login === undefined ? 'deploy' : fixture.login;
+  const clientAddr = fixture.clientAddr ?? '127.0.0.1:50000';
+  const grant = fixture.ticket ? { id: `grant-${id}`, ticket: fixture.ticket } : null;
   const log = new SessionLog(store);
   await log.open({
     id,
     protocol: fixture.protocol ?? 'ssh',
     identity: fixture.identity,
-    credential: { id: `ssh-key:SHA256:fixture-${fixture.identity.name}`, kind: 'ssh-key' },
+    credential: { id: credential, kind: 'ssh-key' },
     target: { name: fixture.target ?? 'web1', address: '127.0.0.1:22' },
-    login: fixture.login === undefined ? 'deploy' : fixture.login,
-    clientAddr: fixture.clientAddr ?? '127.0.0.1:50000',
+    login,
+    clientAddr,
     node: 'test-node',
-    grant: fixture.ticket ? { id: `grant-${id}`, ticket: fixture.ticket } : null,
+    grant,
     roles: fixture.identity.roles,
     startedAt,
   });
   let recordingPath: string | null = null;
   if (fixture.events) {
-    recordingPath = join(recordingsDir, `${id}-0.cast`);
-    writeCast(recordingPath, fixture.events, fixture.header);
+    recordingPath = recordingPathFor(recordingsDir, id, startedAt);
+    const custos: RecordingTags = {
+      sessionId: id,
+      channelId: 0,
+      channelKind: fixture.channelKind ?? 'shell',
+      protocol: fixture.protocol ?? 'ssh',
+      identity: { name: fixture.identity.name, kind: fixture.identity.kind, owner: fixture.identity.owner },
+      credential,
+      target: fixture.target ?? 'web1',
+      login,
+      grant,
+      node: 'test-node',
+      clientAddr,
+      recordInput: true,
+      pty: fixture.pty ?? true,
+    };
+    writeCast(recordingPath, fixture.events, { custos, ...fixture.header });
     await store.sessions.addChannel({
       sessionId: id,
       channelId: 0,
       kind: fixture.channelKind ?? 'shell',
       command: fixture.command ?? null,
-      pty: { term: 'xterm-256color', cols: fixture.header?.width ?? 80, rows: fixture.header?.height ?? 24 },
+      pty: fixture.pty === false ? null : { term: 'xterm-256color', cols: fixture.header?.width ?? 80, rows: fixture.header?.height ?? 24 },
       startedAt,
       endedAt: null,
       exitCode: null,
@@ -133,6 +164,7 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
       recordingBytes: null,
       recordingSha256: null,
     });
+    await store.sessions.setRecordingPath(id, recordingPath);
   }
   if ((fixture.state ?? 'closed') !== 'live') {
     await endSession(store, id, fixture, recordingPath);
@@ -143,8 +175,8 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
 /** Ends a fixture session: channel sealed with its digest, `session.end` carrying it. */
 export async function endSession(store: Store, id: string, fixture: FixtureSession, recordingPath: string | null): Promise<void> {
   const endedAt = fixture.endedAt ?? new Date();
-  const digest = recordingPath ? digestOf(recordingPath) : null;
-  if (recordingPath && digest) {
+  const digest = recordingPath ? { path: recordingPath, ...digestOf(recordingPath) } : null;
+  if (digest) {
     await store.sessions.updateChannel(id, 0, { endedAt, exitCode: 0, recordingBytes: digest.bytes, recordingSha256: digest.sha256 });
   }
   await new SessionLog(store).end(
@@ -153,7 +185,8 @@ export async function endSession(store: Store, id: string, fixture: FixtureSessi
       state: fixture.state === 'interrupted' ? 'interrupted' : 'closed',
       reason: fixture.endReason ?? 'client disconnected',
       endedAt,
-      channelRecordings: recordingPath && digest ? [{ channelId: 0, path: recordingPath, ...digest }] : [],
+      recording: digest,
+      channelRecordings: digest ? [{ channelId: 0, ...digest }] : [],
     },
   );
 }

@@ -4,7 +4,7 @@ import { sshFingerprint } from '../../src/policy/ssh-keys.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { runProcess, SCP, SFTP, SSH, startSshFixture, type SshFixture } from './fixture.js';
+import { runProcess, SCP, SFTP, SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 /** A TCP server standing in for a target: counts every connection the gateway makes to it. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
-import { runProcess, SCP, SFTP, startSshFixture, type SshFixture } from './fixture.js';
+import { runProcess, SCP, SFTP, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 /** The target's file system is this machine's: sshd runs here, as the user running the tests. */

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import { custosCommand, REPO_ROOT } from '../helpers/cli.js';
 import { prepareGatewayFiles, spawnGateway, type TestGatewayFiles } from '../helpers/gateway.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
-import { SSH, startSshFixture, type SshFixture } from './fixture.js';
+import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 beforeAll(async () => {
@@ -64,26 +65,71 @@ describe('many sessions at once', () => {
 });
 
 describe('recordings that cannot be written', () => {
-  it('refuses to run a session when its recording cannot be created', async () => {
+  /** Runs `run` while the recordings directory is a file (nothing can be recorded). */
+  async function withoutRecordings(run: () => Promise<void>): Promise<void> {
     const dir = f.gateway.config.recordings.dir;
     rmSync(dir, { recursive: true, force: true });
     writeFileSync(dir, 'a file where the recordings directory should be\n');
     try {
+      await run();
+    } finally {
+      rmSync(dir, { force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+  }
+
+  const refusal = /custos: this session cannot be recorded \(cannot write recording .*ENOTDIR.*\); Custos does not run sessions unrecorded/;
+
+  it('refuses to run a session when its recording cannot be created', async () => {
+    await withoutRecordings(async () => {
       const result = await f.run(f.keys.alice, 'web1', ['echo must-not-run-unrecorded']);
       expect(result.stdout.toString()).toBe('');
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/custos: this session cannot be recorded \(cannot write recording .*ENOTDIR.*\); Custos does not run sessions unrecorded/);
+      expect(result.stderr).toMatch(refusal);
       const [session] = await waitFor(async () => {
         const rows = await store().sessions.list({ identity: 'alice', limit: 1 });
         return rows[0]?.state === 'closed' ? rows : undefined;
       });
       expect(session!.endReason).toMatch(/^recording failed: cannot write recording/);
-    } finally {
-      rmSync(dir, { force: true });
-      mkdirSync(dir, { recursive: true });
-    }
+    });
+  });
+
+  it('tells a slow client why as well: the connection ends only after the client answered the close', async () => {
+    // Hands the gateway's bytes to ssh in one batch per 300 ms, as a slow link does: OpenSSH
+    // then reads the channel close and the disconnect together.
+    const proxy = join(f.dir, 'batching-proxy.cjs');
+    writeFileSync(proxy, BATCHING_PROXY);
+    await withoutRecordings(async () => {
+      const result = await f.run(f.keys.alice, 'web1', ['echo must-not-run-unrecorded'], {
+        extra: ['-o', `ProxyCommand=${process.execPath} ${proxy} 127.0.0.1 ${f.port}`],
+      });
+      expect(result.stderr).toMatch(refusal);
+      expect(result.code).toBe(1);
+    });
   });
 });
+
+const BATCHING_PROXY = `
+const socket = require('node:net').connect(Number(process.argv[3]), process.argv[2]);
+process.stdin.pipe(socket);
+let pending = [];
+let timer = null;
+const flush = () => {
+  clearTimeout(timer);
+  timer = null;
+  if (pending.length) process.stdout.write(Buffer.concat(pending));
+  pending = [];
+};
+socket.on('data', (data) => {
+  pending.push(data);
+  timer ??= setTimeout(flush, 300);
+});
+socket.on('end', () => {
+  flush();
+  process.stdout.end();
+});
+socket.on('error', () => process.exit(1));
+`;
 
 /** `custos start` as a child process whose files may not grow beyond `limitKb` (RLIMIT_FSIZE). */
 function spawnLimitedGateway(files: TestGatewayFiles, limitKb: number) {

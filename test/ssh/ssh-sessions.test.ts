@@ -7,7 +7,7 @@ import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
-import { SSH, startSshFixture, type SshFixture } from './fixture.js';
+import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
 let f: SshFixture;
 /** The interactive session recorded by the first test, reviewed by the CLI tests. */
@@ -91,6 +91,7 @@ describe('interactive shell', () => {
         node: 'test-node',
         grant: null,
         recordInput: true,
+        pty: true,
       },
     });
     const output = outputOf(shell.recordingPath!);
@@ -124,6 +125,7 @@ describe('exec', () => {
     expect(channel.kind).toBe('exec');
     const cast = castOf(channel.recordingPath!);
     expect(cast.header.command).toBe(command);
+    expect(cast.header.custos).toMatchObject({ channelKind: 'exec', pty: false });
     expect(cast.events.at(-1)?.slice(1)).toEqual(['m', marker]);
     if (marker.startsWith('exit signal')) expect(channel.exitSignal).toBe(marker.split(' ')[2]);
     else expect(channel.exitCode).toBe(Number(marker.split(' ')[2]));

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -219,7 +219,6 @@ describe('sessions', () => {
     expect(ok.recordings[0]!.chained).toMatch(/^[0-9a-f]{64}$/);
     const detail = await tg.gateway.store.sessions.detail(ids.bob1);
     const path = detail!.channels[0]!.recordingPath!;
-    const { readFileSync } = await import('node:fs');
     writeFileSync(path, readFileSync(path, 'utf8').replace('hello', 'HELLO'));
     const bad = await json<{ recordings: Array<{ status: string }> }>('bob', `/api/sessions/${ids.bob1}/verify`);
     expect(bad.recordings[0]!.status).toBe('mismatch');
@@ -257,10 +256,15 @@ describe('recordings', () => {
     const secret = join(outside.path, 'secret.cast');
     writeFileSync(secret, '{"version":2,"width":80,"height":24}\n[0.1,"o","secret"]\n');
     const { id } = await recordSession(tg.gateway.store, recordingsDir, { identity: people.alice!.identity, events: shellEvents });
-    await tg.gateway.store.sessions.updateChannel(id, 0, { recordingPath: secret });
-    expect((await api('alice', `/api/sessions/${id}/recording`)).status).toBe(404);
-    await tg.gateway.store.sessions.updateChannel(id, 0, { recordingPath: join(recordingsDir, '..', 'custos.yaml') });
-    expect((await api('alice', `/api/sessions/${id}/recording`)).status).toBe(404);
+    const store = tg.gateway.store;
+    for (const path of [secret, join(recordingsDir, '..', 'custos.yaml')]) {
+      // The channel's path and the session's main one, each pointed outside in turn.
+      await store.sessions.updateChannel(id, 0, { recordingPath: path });
+      expect((await api('alice', `/api/sessions/${id}/recording?channel=0`)).status).toBe(404);
+      await store.sessions.setRecordingPath(id, path);
+      expect((await api('alice', `/api/sessions/${id}/recording`)).status).toBe(404);
+      expect((await api('alice', `/api/sessions/${id}/recording?channel=main`)).status).toBe(404);
+    }
     outside.remove();
   });
 
@@ -309,6 +313,27 @@ describe('recordings', () => {
     expect(await closed).toBe(1000);
     const watched = await tg.gateway.store.audit.list({ sessionId: id, type: 'web.recording.live' });
     expect(watched).toHaveLength(1);
+  });
+
+  it('tails a command run without a pseudo-terminal with the line ends a terminal showed', async () => {
+    const { id, recordingPath } = await recordSession(tg.gateway.store, recordingsDir, {
+      identity: people.alice!.identity,
+      state: 'live',
+      channelKind: 'exec',
+      command: 'tail -f app.log',
+      pty: false,
+      events: [[0.1, 'o', 'one\ntwo\n']],
+    });
+    const socket = new WebSocket(`ws://${base.slice('http://'.length)}/api/sessions/${id}/live`, ['v2.asciicast'], { headers: { cookie: people.alice!.cookie, origin: base } });
+    const messages: unknown[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await waitFor(() => messages.length >= 2, { what: 'header and backlog' });
+    expect(messages[1]).toEqual([0.1, 'o', 'one\r\ntwo\r\n']);
+    await endSession(tg.gateway.store, id, { identity: people.alice!.identity }, recordingPath);
+    expect(await closed).toBe(1000);
+    // The file keeps the bytes as they were recorded.
+    expect(readFileSync(recordingPath!, 'utf8')).toContain('"one\\ntwo\\n"');
   });
 });
 

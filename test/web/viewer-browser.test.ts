@@ -1,32 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewerPlugin } from '../../src/web/viewer-plugin.js';
+import { INSTALL_SSH_CLIENT, requireBinary } from '../helpers/binaries.js';
 import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import {
-  appendCastEvents,
-  createIdentity,
-  endSession,
-  recordQueries,
-  recordSession,
-  type CastEvent,
-  type FixtureIdentity,
-} from '../helpers/viewer-fixtures.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
+import { openSshShell, type SshShell } from '../helpers/ssh-shell.js';
+import { waitFor } from '../helpers/wait.js';
+import { createIdentity, recordQueries, recordSession, type CastEvent, type FixtureIdentity } from '../helpers/viewer-fixtures.js';
 
 /**
- * The viewer in headless Chromium against an in-process gateway. The session evidence is
- * written through test/helpers/viewer-fixtures.ts; once the SSH front end records through
- * the real path, `recordSession` can be swapped for a real `ssh` session.
+ * The viewer in headless Chromium against an in-process gateway with its SSH listener on.
+ * The main session is recorded through the real SSH path: OpenSSH `ssh` in a pty, through
+ * the gateway, to an OpenSSH sshd target, watched live by the reviewer while it runs, then
+ * replayed. Evidence the real path cannot easily produce (recorded `<script>` and
+ * `<img onerror>`, a long recording with a late screen, query rows) is written by
+ * test/helpers/viewer-fixtures.ts the way the proxies write it.
  */
+let f: SshFixture;
 let tg: TestGateway;
 let base: string;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 let reviewer: { identity: FixtureIdentity; token: string };
-let sessionId: string;
-let recordingPath: string;
+let fixtureSessionId: string;
+/** The session recorded through the real SSH path. */
+let sshSessionId: string;
+/** Printed by the shell only: the command typed reads `MARKER-$((6*7))-…`. */
+const marker = `MARKER-42-${randomUUID().slice(0, 8)}`;
+const markerCommand = `echo ${marker.replace('42', '$((6*7))')}`;
 const problems: string[] = [];
 
 function recordingEvents(): CastEvent[] {
@@ -53,8 +59,21 @@ async function terminalText(): Promise<string> {
   return (await page.locator('[data-testid=player] .ap-term').textContent()) ?? '';
 }
 
+async function sessionRows(): Promise<number> {
+  return page.locator('[data-testid=sessions] tbody tr').count();
+}
+
+/** `ssh-key:SHA256:…`, as ssh-keygen fingerprints the public key. */
+function credentialOf(publicPath: string): string {
+  const listed = spawnSync(requireBinary('ssh-keygen', INSTALL_SSH_CLIENT), ['-l', '-E', 'sha256', '-f', publicPath], { encoding: 'utf8' });
+  const fingerprint = /SHA256:\S+/.exec(listed.stdout)?.[0];
+  if (!fingerprint) throw new Error(`ssh-keygen -l failed: ${listed.stderr}`);
+  return `ssh-key:${fingerprint}`;
+}
+
 beforeAll(async () => {
-  tg = await startTestGateway({ webPlugins: [viewerPlugin({ segmentBytes: 4096 })] });
+  f = await startSshFixture({ webPlugins: [viewerPlugin({ segmentBytes: 4096 })] });
+  tg = f.gateway;
   const { host, port } = tg.address('web');
   base = `http://${host}:${port}`;
   const store = tg.gateway.store;
@@ -67,8 +86,7 @@ beforeAll(async () => {
     endedAt: new Date(Date.now() - 60_000),
     events: recordingEvents(),
   });
-  sessionId = recorded.id;
-  recordingPath = recorded.recordingPath!;
+  fixtureSessionId = recorded.id;
   await recordQueries(store, 'ses_pg_browser', operator.identity, [
     { statement: 'select id, name from customers where id = $1', params: [{ oid: 23, format: 'text', value: '7' }] },
     { statement: 'select \'<img src=x onerror=window.__xss=3>\'' },
@@ -87,7 +105,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await tg?.stop();
+  await f?.stop();
 });
 
 describe('viewer in Chromium', () => {
@@ -107,18 +125,157 @@ describe('viewer in Chromium', () => {
     expect(cookies.find((c) => c.name === 'custos_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
   });
 
-  it('lists and filters sessions', async () => {
-    await expect.poll(() => page.locator('[data-testid=sessions] tbody tr').count()).toBe(1);
-    await page.fill('form.filters input[name=ticket]', 'CHG-2001');
-    await page.click('form.filters button[type=submit]');
-    await page.waitForURL(/ticket=CHG-2001/);
-    await expect.poll(() => page.locator('[data-testid=sessions] tbody tr').count()).toBe(1);
-    await shot('sessions');
+  it('watches a real SSH session live while the operator works through the gateway', async () => {
+    let shell: SshShell | null = await openSshShell(f, { key: f.keys.alice, user: `${f.login}@web1`, cols: 100, rows: 30 });
+    try {
+      await shell.run('echo BACKLOG-$((1+1))', 'BACKLOG-2');
+      // The reviewer finds the running session in the list and opens it: the live player.
+      await page.goto(`${base}/sessions?state=live`);
+      await expect.poll(sessionRows).toBe(1);
+      const row = page.locator('[data-testid=sessions] tbody tr').first();
+      expect(await row.textContent()).toMatch(/alice.*web1.*ssh.*live/);
+      const href = await row.locator('a').getAttribute('href');
+      sshSessionId = href!.replace('/sessions/', '');
+      await row.locator('a').click();
+      await page.waitForURL(`${base}/sessions/${sshSessionId}`);
+      await expect.poll(() => page.locator('.live-badge').count()).toBe(1);
+      await expect.poll(terminalText, { timeout: 20_000 }).toContain('BACKLOG-2');
+      await expect.poll(() => page.locator('[data-testid=verify-0]').textContent(), { timeout: 20_000 }).toBe('live');
+
+      // Bytes typed now reach the reviewer's screen while the session runs.
+      await shell.run('seq -f "line %g" 1 600', 'line 600');
+      await shell.run(markerCommand, marker);
+      await expect.poll(terminalText, { timeout: 20_000 }).toContain(marker);
+      await shot('live');
+      shell.pty.resize(120, 40);
+      // ssh sends the window change when it gets to it: type on once the gateway recorded it.
+      const live = await tg.gateway.store.sessions.get(sshSessionId);
+      await waitFor(() => readFileSync(live!.recordingPath!, 'utf8').includes('"r", "120x40"'), { what: 'the resize in the recording' });
+      await shell.run('echo SIZE-$(stty size | tr " " x)', 'SIZE-40x120');
+      await expect.poll(terminalText, { timeout: 20_000 }).toContain('SIZE-40x120');
+      await shell.run('clear; echo LATE-$((2+3))', 'LATE-5');
+      expect(await shell.exit()).toBe(0);
+      shell = null;
+    } finally {
+      shell?.pty.kill();
+    }
+    await waitFor(async () => (await tg.gateway.store.sessions.get(sshSessionId))?.state === 'closed', { what: 'the ssh session to close' });
   });
 
-  it('opens the session, replays it with the marker text, renders recorded HTML inert, and seeks', async () => {
-    await page.click(`[data-testid=sessions] a[href="/sessions/${sessionId}"]`);
-    await page.waitForURL(`${base}/sessions/${sessionId}`);
+  it('lists and filters sessions: the SSH session by identity and state, the fixture by ticket', async () => {
+    await page.goto(`${base}/sessions`);
+    await expect.poll(sessionRows).toBe(2);
+    await page.fill('form.filters input[name=identity]', 'alice');
+    await page.selectOption('form.filters select[name=state]', 'closed');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForURL(/identity=alice/);
+    await expect.poll(sessionRows).toBe(1);
+    expect(await page.locator(`[data-testid=sessions] a[href="/sessions/${sshSessionId}"]`).count()).toBe(1);
+    await shot('sessions');
+    await page.goto(`${base}/sessions?ticket=CHG-2001`);
+    await expect.poll(sessionRows).toBe(1);
+    expect(await page.locator(`[data-testid=sessions] a[href="/sessions/${fixtureSessionId}"]`).count()).toBe(1);
+  });
+
+  it('replays the SSH session: evidence tags, digest verified, the marker rendered by the player, seeking by markers', async () => {
+    await page.goto(`${base}/sessions?identity=alice`);
+    await expect.poll(sessionRows).toBe(1);
+    await page.click(`[data-testid=sessions] a[href="/sessions/${sshSessionId}"]`);
+    await page.waitForURL(`${base}/sessions/${sshSessionId}`);
+    const evidence = page.locator('[data-testid=evidence]');
+    await expect.poll(() => evidence.textContent()).toContain(credentialOf(f.keys.alice.publicPath));
+    const labels = await evidence.locator('dl.facts dt').allTextContents();
+    const values = await evidence.locator('dl.facts dd').allTextContents();
+    expect(Object.fromEntries(labels.map((label, i) => [label, values[i]]))).toMatchObject({
+      Identity: 'alice',
+      Kind: 'human',
+      Credential: credentialOf(f.keys.alice.publicPath),
+      Protocol: 'ssh',
+      Target: `web1 (127.0.0.1:${f.sshd.port})`,
+      Login: f.login,
+      'Client address': '127.0.0.1',
+      'Gateway node': 'test-node',
+      'End reason': 'the client disconnected',
+    });
+    // One recording (the session's main one is its shell channel), sealed and unchanged.
+    expect(await page.locator('.picker .recording').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid=verify-0]').textContent(), { timeout: 20_000 }).toBe('verified');
+    expect(await page.locator('[data-testid=verify-main]').count()).toBe(0);
+
+    const markers = page.locator('[data-testid=markers] button');
+    const markerLabels = async () => (await markers.allTextContents()).map((label) => label.replace(/^\d\d:\d\d\s+/, ''));
+    await expect.poll(markerLabels, { timeout: 20_000 }).toEqual([
+      '$ echo BACKLOG-$((1+1))',
+      '$ seq -f "line %g" 1 600',
+      `$ ${markerCommand}`,
+      'resize 120x40',
+      '$ echo SIZE-$(stty size | tr " " x)',
+      '$ clear; echo LATE-$((2+3))',
+      '$ exit',
+      'exit status 0',
+    ]);
+    await expect.poll(terminalText, { timeout: 20_000 }).toContain('custos: this session is recorded');
+    // To the end: the screen was cleared after the marker.
+    await markers.filter({ hasText: 'exit status 0' }).click();
+    await expect.poll(terminalText, { timeout: 20_000 }).toContain('LATE-5');
+    expect(await terminalText()).not.toContain(marker);
+    // Back to the resize (in a later segment, started from a snapshot): the marker is on screen.
+    await markers.filter({ hasText: 'resize 120x40' }).click();
+    await expect.poll(terminalText, { timeout: 20_000 }).toContain(marker);
+    expect(await terminalText()).not.toContain('LATE-5');
+    await shot('session');
+    // Just before `clear`: the target saw the resized terminal.
+    await markers.filter({ hasText: '$ clear' }).click();
+    await expect.poll(terminalText, { timeout: 20_000 }).toContain('SIZE-40x120');
+    expect(await page.locator('.player-bar').textContent()).toMatch(/[2-9] segment\(s\)/);
+  });
+
+  it('downloads the raw .cast: the file the recorder wrote, with the evidence tags in its header', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-cast]')]);
+    expect(download.suggestedFilename()).toBe(`${sshSessionId}-0.cast`);
+    const saved = join(ARTIFACTS_DIR, 'viewer-download.cast');
+    await download.saveAs(saved);
+    const detail = await tg.gateway.store.sessions.detail(sshSessionId);
+    const onDisk = detail!.channels[0]!.recordingPath!;
+    const day = detail!.session.startedAt.toISOString().slice(0, 10);
+    expect(onDisk).toBe(join(tg.config.recordings.dir, day, `${sshSessionId}.0.cast`));
+    expect(readFileSync(saved)).toEqual(readFileSync(onDisk));
+    const header = JSON.parse(readFileSync(saved, 'utf8').split('\n')[0]!) as { custos: Record<string, unknown> };
+    expect(header.custos).toMatchObject({
+      sessionId: sshSessionId,
+      channelId: 0,
+      channelKind: 'shell',
+      protocol: 'ssh',
+      identity: { name: 'alice', kind: 'human', owner: null },
+      credential: credentialOf(f.keys.alice.publicPath),
+      target: 'web1',
+      login: f.login,
+      recordInput: true,
+      pty: true,
+    });
+  });
+
+  it('replays a command run without a terminal line by line, as the operator saw it', async () => {
+    const command = 'printf "first\\nsecond\\n"; echo third >&2';
+    const run = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
+    expect(run.stdout.toString()).toBe('first\nsecond\n');
+    const session = await waitFor(async () => {
+      const [latest] = await tg.gateway.store.sessions.list({ identity: 'alice', limit: 1 });
+      return latest && latest.id !== sshSessionId && latest.state === 'closed' ? latest : null;
+    }, { what: 'the exec session to close' });
+    await page.goto(`${base}/sessions/${session.id}`);
+    await expect.poll(() => page.locator('.picker .recording').textContent()).toContain(`channel 0 (exec: ${command})`);
+    // The recording holds bare "\n" line ends (no pty): each line still starts in column 0.
+    const lines = async () => (await page.locator('[data-testid=player] .ap-line').allTextContents()).map((line) => line.trimEnd()).filter(Boolean);
+    await expect.poll(lines, { timeout: 20_000 }).toEqual(['first', 'second', 'third']);
+    await shot('session-exec');
+  });
+
+  it('renders recorded HTML inert, keeps colours, and seeks a long recording to a snapshot segment', async () => {
+    await page.goto(`${base}/sessions?ticket=CHG-2001`);
+    await expect.poll(() => page.locator('[data-testid=sessions] tbody tr').count()).toBe(1);
+    await page.click(`[data-testid=sessions] a[href="/sessions/${fixtureSessionId}"]`);
+    await page.waitForURL(`${base}/sessions/${fixtureSessionId}`);
     const evidence = page.locator('[data-testid=evidence]');
     await expect.poll(() => evidence.textContent()).toContain('CHG-2001');
     await expect.poll(() => evidence.textContent()).toContain('ssh-key:SHA256:fixture-operator');
@@ -138,25 +295,18 @@ describe('viewer in Chromium', () => {
       return leaf ? g.getComputedStyle(leaf).color : 'not found';
     });
     expect(green).toBe('rgb(78, 191, 34)');
-    await shot('session');
+    await shot('session-fixture');
 
     // Seek near the end: that segment starts from a server-side terminal snapshot.
     await page.locator('[data-testid=markers] button', { hasText: 'late-check' }).click();
     await expect.poll(terminalText, { timeout: 20_000 }).toContain('LATE-SCREEN-TEXT');
     await expect.poll(terminalText).toMatch(/counter \d+/);
     expect(await terminalText()).not.toContain('MARKER-TEXT-42');
-    await shot('session-seeked');
+    await shot('session-fixture-seeked');
 
     // A speed change re-creates the player where it was.
     await page.selectOption('[data-testid=speed]', '4');
     await expect.poll(terminalText, { timeout: 20_000 }).toContain('LATE-SCREEN-TEXT');
-  });
-
-  it('downloads the raw .cast', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-cast]')]);
-    const saved = join(ARTIFACTS_DIR, 'viewer-download.cast');
-    await download.saveAs(saved);
-    expect(readFileSync(saved)).toEqual(readFileSync(recordingPath));
   });
 
   it('shows queries with statements as text, and downloads the filtered CSV', async () => {
@@ -194,22 +344,6 @@ describe('viewer in Chromium', () => {
     await page.selectOption('form.filters select[name=category]', 'viewer');
     await page.click('form.filters button[type=submit]');
     await expect.poll(() => page.locator('[data-testid=audit]').textContent()).toContain('web.recording.download');
-  });
-
-  it('watches a live session as it is recorded', async () => {
-    const operator = (await tg.gateway.store.resources.identityByName('operator'))!;
-    const identity = { id: operator.id, name: operator.name, kind: operator.kind, owner: operator.owner, roles: operator.roles };
-    const live = await recordSession(tg.gateway.store, tg.config.recordings.dir, {
-      identity,
-      state: 'live',
-      events: [[0.1, 'o', 'LIVE-BACKLOG\r\n']],
-    });
-    await page.goto(`${base}/sessions/${live.id}`);
-    await expect.poll(terminalText, { timeout: 20_000 }).toContain('LIVE-BACKLOG');
-    appendCastEvents(live.recordingPath!, [[1.5, 'o', 'LIVE-NEW-LINE\r\n']]);
-    await expect.poll(terminalText, { timeout: 20_000 }).toContain('LIVE-NEW-LINE');
-    await shot('live');
-    await endSession(tg.gateway.store, live.id, { identity }, live.recordingPath);
   });
 
   it('raised no script errors and no CSP violations', () => {

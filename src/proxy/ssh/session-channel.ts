@@ -100,7 +100,13 @@ export class SessionChannel {
 
   /** The session is ending: tell the operator why (if there is a reason to give) and close. */
   async terminate(message?: string): Promise<void> {
-    if (this.state === 'closed') return this.finishing ?? undefined;
+    if (this.state === 'closed') {
+      // Closed by tellAndClose: its message and exit status are on their way. OpenSSH reading
+      // the disconnect in the same batch as the close exits 255 without them: wait for its answer.
+      await this.finishing;
+      await Promise.race([this.clientClosed, delay(TERMINATE_GRACE_MS / 2)]);
+      return;
+    }
     if (this.state === 'setup') {
       this.state = 'closed';
       return;
@@ -284,6 +290,8 @@ export class SessionChannel {
   /** Writes `message` to the operator, exits 1 and closes; used when nothing can start. */
   private tellAndClose(client: ServerChannel, message: string, thenCloseConnection = false): void {
     this.stopped = true;
+    // Nothing the operator sends goes anywhere now; reading it to its end lets the channel close.
+    client.resume();
     if (client.writable) {
       client.stderr.write(this.line(message));
       void drained(client.stderr).then(() => {
@@ -324,7 +332,7 @@ export class SessionChannel {
 
   private async openRecording(path: string, kind: 'shell' | 'exec', command: string | null): Promise<SessionRecorder> {
     const size = this.pty ?? DEFAULT_SIZE;
-    const tags = this.session.tags(this.id, kind);
+    const tags = this.session.tags(this.id, kind, this.pty !== null);
     const header: AsciicastHeader = {
       version: 2,
       width: size.cols || DEFAULT_SIZE.cols,

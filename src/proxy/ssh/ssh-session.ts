@@ -99,7 +99,7 @@ export class SshSession {
     );
   }
 
-  tags(channelId: number, channelKind: string): RecordingTags {
+  tags(channelId: number, channelKind: string, pty: boolean): RecordingTags {
     const { identity, credential, decision, login } = this.access;
     return {
       sessionId: this.id,
@@ -114,6 +114,7 @@ export class SshSession {
       node: this.services.context.config.nodeName,
       clientAddr: this.clientAddr,
       recordInput: decision.recordInput,
+      pty,
     };
   }
 

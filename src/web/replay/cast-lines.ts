@@ -98,6 +98,24 @@ export interface CastHeader {
   [key: string]: unknown;
 }
 
+/**
+ * The recorder tags a channel that had no pseudo-terminal (`custos.pty: false`); recordings
+ * without the tag are terminal output.
+ */
+export function recordedWithoutPty(header: CastHeader): boolean {
+  const custos = header.custos;
+  return typeof custos === 'object' && custos !== null && (custos as { pty?: unknown }).pty === false;
+}
+
+/**
+ * Output of a channel without a pseudo-terminal as the operator's terminal showed it: its
+ * lines end in a bare "\n" and the operator's tty driver added the "\r" (ONLCR). A terminal
+ * emulator fed the bytes as they are would draw a staircase.
+ */
+export function asTerminalOutput(data: string): string {
+  return data.replace(/\r?\n/g, '\r\n');
+}
+
 export function parseHeader(bytes: Buffer): CastHeader | null {
   try {
     const header = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;

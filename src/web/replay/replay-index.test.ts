@@ -19,9 +19,9 @@ function cast(lines: unknown[], header: Record<string, unknown> = { version: 2, 
   return path;
 }
 
-function eventsOf(path: string, segmentIndex: number, scan = scanRecording(path, 200)) {
+function eventsOf(path: string, segmentIndex: number, scan = scanRecording(path, 200), withoutPty = false) {
   const segment = scan.segments[segmentIndex]!;
-  return segmentEvents(readLinesSync(path, segment.offset, segment.end), segment, segmentIndex === 0);
+  return segmentEvents(readLinesSync(path, segment.offset, segment.end), segment, segmentIndex === 0, withoutPty);
 }
 
 describe('scanRecording', () => {
@@ -94,6 +94,34 @@ describe('scanRecording', () => {
     const text = 'żółć 日本語 🙂 '.repeat(40_000);
     const path = cast([[0.1, 'o', text]]);
     expect(eventsOf(path, 0, scanRecording(path))).toEqual([[0.1, 'o', text]]);
+  });
+});
+
+describe('a channel recorded without a pseudo-terminal (custos.pty: false)', () => {
+  const header = { version: 2, width: 40, height: 10, custos: { channelKind: 'exec', pty: false } };
+
+  it('replays bare "\\n" line ends as new lines, and makes no command markers of piped input', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => [i * 0.1, 'o', `out ${i}\nerr ${i}\r\n`]);
+    const path = cast([[0, 'i', 'data line 1\ndata line 2\n'], ...events, [3.5, 'm', 'exit status 0']], header);
+    const scan = scanRecording(path, 200);
+    expect(scan.markers).toEqual([[3.5, 'exit status 0']]);
+    expect(scan.segments.length).toBeGreaterThan(2);
+    const replayed = scan.segments.flatMap((_, i) => eventsOf(path, i, scan, true));
+    expect(replayed.filter(([, code]) => code === 'o').map(([, , data]) => data).join('')).toBe(
+      events.map(([, , data]) => String(data).replace(/\r?\n/g, '\r\n')).join(''),
+    );
+    const snapshots = new Map<number, TerminalSnapshot>();
+    await computeSnapshots(path, scan, (segment, snapshot) => snapshots.set(segment, snapshot));
+    const last = scan.segments.length - 1;
+    const reference = await screen(40, 10, scan.segments.slice(0, last).flatMap((_, i) => eventsOf(path, i, scan, true)));
+    // No staircase: every line starts in the first column.
+    expect(reference.text.filter((line) => line.trim()).every((line) => /^(out|err) \d+$/.test(line))).toBe(true);
+    expect((await screen(40, 10, [[0, 'o', snapshots.get(last)!.init]])).text).toEqual(reference.text);
+  });
+
+  it('leaves terminal output alone: a pty recording may move the cursor down with a bare "\\n"', () => {
+    const path = cast([[0.1, 'o', 'a\nb']]);
+    expect(eventsOf(path, 0, scanRecording(path))).toEqual([[0.1, 'o', 'a\nb']]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseEvent, parseHeader, peekEvent, readLinesSync, type CastHeader } from './cast-lines.js';
+import { asTerminalOutput, parseEvent, parseHeader, peekEvent, readLinesSync, recordedWithoutPty, type CastHeader } from './cast-lines.js';
 
 /**
  * A recording cut into segments the player loads on demand (asciinema-player's
@@ -52,11 +52,14 @@ export function scanRecording(path: string, segmentBytes = SEGMENT_BYTES): Repla
   let events = 0;
   let end = 0;
   let typed = '';
+  /** Input without a pseudo-terminal is data (a file piped in), not commands typed. */
+  let inputIsTyped = true;
   for (const line of readLinesSync(path)) {
     end = line.next;
     if (!header) {
       header = parseHeader(line.bytes);
       if (!header) throw new ReplayFormatError('not an asciicast v2 recording (bad header line)');
+      inputIsTyped = !recordedWithoutPty(header);
       continue;
     }
     const peeked = peekEvent(line.bytes);
@@ -78,7 +81,7 @@ export function scanRecording(path: string, segmentBytes = SEGMENT_BYTES): Repla
     if (!event) continue;
     if (peeked.code === 'm') markers.push([time, label(typeof event[2] === 'string' && event[2] ? event[2] : 'marker')]);
     else if (peeked.code === 'r' && typeof event[2] === 'string') markers.push([time, `resize ${event[2]}`]);
-    else if (peeked.code === 'i' && typeof event[2] === 'string') {
+    else if (peeked.code === 'i' && inputIsTyped && typeof event[2] === 'string') {
       for (const char of stripEscapes(event[2])) {
         if (char === '\r' || char === '\n') {
           if (typed.trim()) markers.push([time, label(`$ ${typed.trim()}`)]);
@@ -96,9 +99,15 @@ export function scanRecording(path: string, segmentBytes = SEGMENT_BYTES): Repla
 
 /**
  * Events of one segment in the player's format. Marker lines become empty output (the
- * index carries the markers), keeping the segment's first event at its start time.
+ * index carries the markers), keeping the segment's first event at its start time. Output
+ * recorded without a pseudo-terminal (`withoutPty`) gets the line ends a terminal showed.
  */
-export function segmentEvents(lines: Iterable<{ bytes: Buffer }>, segment: ReplaySegment, isFirst: boolean): Array<[number, string, unknown]> {
+export function segmentEvents(
+  lines: Iterable<{ bytes: Buffer }>,
+  segment: ReplaySegment,
+  isFirst: boolean,
+  withoutPty = false,
+): Array<[number, string, unknown]> {
   const events: Array<[number, string, unknown]> = [];
   let lastTime = segment.start;
   for (const line of lines) {
@@ -111,7 +120,8 @@ export function segmentEvents(lines: Iterable<{ bytes: Buffer }>, segment: Repla
     const event = parseEvent(line.bytes);
     const code = event?.[1];
     const data = event?.[2];
-    if ((code === 'o' || code === 'i') && typeof data === 'string') events.push([time, code, data]);
+    if (code === 'o' && typeof data === 'string') events.push([time, code, withoutPty ? asTerminalOutput(data) : data]);
+    else if (code === 'i' && typeof data === 'string') events.push([time, code, data]);
     else if (code === 'r' && typeof data === 'string' && /^\d+x\d+$/.test(data)) events.push([time, 'r', data]);
     else events.push([time, 'o', '']);
   }

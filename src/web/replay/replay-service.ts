@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../core/worker-thread.js';
 import type { Logger } from '../../core/logger.js';
-import { readLines } from './cast-lines.js';
+import { readLines, recordedWithoutPty } from './cast-lines.js';
 import { SEGMENT_BYTES, segmentEvents, type ReplayScan, type TerminalSnapshot } from './replay-index.js';
 import type { ReplayWorkerMessage, ReplayWorkerRequest } from './replay-worker-protocol.js';
 
@@ -61,7 +61,7 @@ export class ReplayService {
         ? { cols: scan.header.width || 80, rows: scan.header.height || 24, init: '' }
         : await this.snapshot(entry, index);
     const lines = await readLines(file.realPath, segment.offset, segment.end);
-    return { snapshot, events: segmentEvents(lines, segment, index === 0) };
+    return { snapshot, events: segmentEvents(lines, segment, index === 0, recordedWithoutPty(scan.header)) };
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import xtermHeadless from '@xterm/headless';
 import serializeAddon from '@xterm/addon-serialize';
-import { parseEvent, peekEvent, readLinesSync } from './cast-lines.js';
+import { parseEvent, peekEvent, readLinesSync, recordedWithoutPty } from './cast-lines.js';
 import type { ReplayScan, TerminalSnapshot } from './replay-index.js';
 
 const { Terminal } = xtermHeadless;
@@ -20,7 +20,8 @@ export async function computeSnapshots(
 ): Promise<void> {
   let cols = clampSize(scan.header.width, 80);
   let rows = clampSize(scan.header.height, 24);
-  const terminal = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true });
+  // Without a pseudo-terminal a bare "\n" ended each line (see asTerminalOutput).
+  const terminal = new Terminal({ cols, rows, scrollback: 0, allowProposedApi: true, convertEol: recordedWithoutPty(scan.header) });
   const serializer = new SerializeAddon();
   terminal.loadAddon(serializer);
   let pending = '';

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOperation } from '../../src/admin/operations.js';
-import { INSTALL_SSH_CLIENT, requireBinary } from '../helpers/binaries.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { makeKeyPair, type KeyPair } from '../helpers/ssh-keys.js';
-import { startSshd, type EphemeralSshd } from '../helpers/sshd.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
+import type { WebPlugin } from '../../src/web/web-listener.js';
+import { INSTALL_SSH_CLIENT, requireBinary } from './binaries.js';
+import { startTestGateway, type TestGateway } from './gateway.js';
+import { makeKeyPair, type KeyPair } from './ssh-keys.js';
+import { startSshd, type EphemeralSshd } from './sshd.js';
+import { makeTempDir } from './temp-dir.js';
 
 export const SSH = requireBinary('ssh', INSTALL_SSH_CLIENT);
 export const SCP = requireBinary('scp', INSTALL_SSH_CLIENT);
@@ -46,6 +47,8 @@ export interface FixtureOptions {
   settings?: Record<string, unknown>;
   /** Extra resources (YAML documents) applied after the standard ones. */
   resources?: string;
+  /** Route sets on the gateway's web listener (default: the viewer with its defaults). */
+  webPlugins?: WebPlugin[];
 }
 
 /**
@@ -67,7 +70,10 @@ export async function startSshFixture(options: FixtureOptions = {}): Promise<Ssh
   };
   const wrongHostKey = makeKeyPair(dir, 'wrong_host_key');
   const sshd = await startSshd({ authorizedKeys: [keys.upstream.publicLine] });
-  const gateway = await startTestGateway({ settings: { listen: { ssh: '127.0.0.1:0' }, ...options.settings } });
+  const gateway = await startTestGateway({
+    settings: { listen: { ssh: '127.0.0.1:0' }, ...options.settings },
+    ...(options.webPlugins ? { webPlugins: options.webPlugins } : {}),
+  });
   const port = gateway.address('ssh').port;
   const login = sshd.user;
   const knownHostsFor = (hostKeyPath: string, gatewayPort: number) => {
