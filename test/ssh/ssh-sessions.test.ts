@@ -173,7 +173,9 @@ describe('exec', () => {
     });
     // OpenSSH's client cannot send signal requests; an ssh2 client can.
     const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
-      client.exec('trap "echo got-TERM; exit 9" TERM; echo ready; while :; do sleep 0.1; done', (err, ch) => (err ? reject(err) : resolve(ch))),
+            // Bounded, so the target process never outlives the test (closing the channel of a
+      // command without a terminal does not end it).
+      client.exec('trap "echo got-TERM; exit 9" TERM; echo ready; i=0; while [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done', (err, ch) => (err ? reject(err) : resolve(ch))),
     );
     let out = '';
     let exit: unknown[] = [];
