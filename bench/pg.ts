@@ -5,6 +5,8 @@
  *   pgbench -S -c 8 -j 2 -T 15   in simple and prepared modes
  *   direct            → PostgreSQL itself
  *   pgbouncer         → Debian's pgbouncer, session mode (captures nothing)
+ *   node pipe         → a bare Node socket pipe in its own process (no parsing, no capture):
+ *                       the ceiling for any proxy written in Node on this machine
  *   custos (pglite)   → the gateway with capture on, embedded store
  *   custos (postgres) → the gateway with capture on, PostgreSQL store (a database on the same server)
  *
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
 
     const bouncer = await startPgbouncer(pgbouncerBin, pg.port);
     cleanups.push(bouncer.stop);
+    const pipe = await startNodePipe(pg.port);
+    cleanups.push(pipe.stop);
 
     const gateways: Record<string, TestGateway> = {};
     for (const store of ['pglite', 'postgres'] as const) {
@@ -96,6 +100,7 @@ spec: { kind: human }
       const paths: Array<{ name: string; run: () => Promise<Run> }> = [
         { name: 'direct', run: () => runPgbench(pgbench, mode, { port: pg.port, user: 'bench' }) },
         { name: 'pgbouncer', run: () => runPgbench(pgbench, mode, { port: bouncer.port, user: 'bench' }) },
+        { name: 'node pipe', run: () => runPgbench(pgbench, mode, { port: pipe.port, user: 'bench' }) },
         ...Object.entries(gateways).map(([store, gateway]) => ({
           name: `custos (${store})`,
           run: async () => {
@@ -199,6 +204,34 @@ pidfile = ${join(dir.path, 'pgbouncer.pid')}
   };
 }
 
+/** A bare TCP pipe in a separate Node process: what any Node proxy costs before it does any work. */
+async function startNodePipe(pgPort: number): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const script = `const net = require('node:net');
+net.createServer((client) => {
+  const upstream = net.connect(${pgPort}, '127.0.0.1');
+  client.setNoDelay(true);
+  upstream.setNoDelay(true);
+  client.pipe(upstream).on('error', () => client.destroy());
+  upstream.pipe(client).on('error', () => upstream.destroy());
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+}).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the node pipe exited (${code})`)));
+    child.stdout.once('data', () => resolve());
+  });
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    },
+  };
+}
+
 function print(results: Record<string, Record<string, Run>>, checks: string[]): void {
   const lines: string[] = ['', `pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS}${ROUNDS > 1 ? `, mean of ${ROUNDS} rounds` : ''} (TPS, and ratio to direct in the same run)`, ''];
   const names = Object.keys(results[MODES[0]]!);
@@ -214,8 +247,9 @@ function print(results: Record<string, Record<string, Run>>, checks: string[]): 
   lines.push('');
   for (const mode of MODES) {
     for (const name of names.filter((n) => n.startsWith('custos'))) {
-      const ratio = results[mode]![name]!.tps / results[mode]!.pgbouncer!.tps;
-      lines.push(`${mode.padEnd(8)} ${name} vs pgbouncer: ${ratio.toFixed(2)}x`);
+      const vsBouncer = results[mode]![name]!.tps / results[mode]!.pgbouncer!.tps;
+      const vsPipe = results[mode]![name]!.tps / results[mode]!['node pipe']!.tps;
+      lines.push(`${mode.padEnd(8)} ${name.padEnd(18)} vs pgbouncer: ${vsBouncer.toFixed(2)}x   vs node pipe: ${vsPipe.toFixed(2)}x`);
     }
   }
   lines.push('', 'capture check:', ...checks.map((check) => `  ${check}`), '');

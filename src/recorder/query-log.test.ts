@@ -73,6 +73,30 @@ describe('QueryLog', () => {
     await log.close();
   });
 
+  it('holds a partial batch that arrived during a write for the timer, instead of inserting it right away', async () => {
+    const log = new QueryLog({ queries }, { batchRows: 4, maxDelayMs: 60_000 });
+    const session = log.openSession(meta('ses_partial'));
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) session.finish(session.begin({ protocol: 'simple', statement: 'select 1' }), { status: 'ok' });
+    };
+    let open!: () => void;
+    calls.gate = new Promise((resolve) => (open = resolve));
+    const before = calls.inserts;
+    run(4); // a full batch: written at once, held at the gate
+    run(2); // arrives while that write is in flight
+    open();
+    calls.gate = null;
+    await waitFor(() => calls.inserts === before + 1, { what: 'the full batch to be written' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls.inserts).toBe(before + 1);
+    run(2); // now a full batch again
+    await waitFor(() => calls.inserts === before + 2, { what: 'the next full batch to be written' });
+    const stats = await session.close();
+    expect(stats).toMatchObject({ statements: 8, ok: 8 });
+    expect(await store.queries.count({ sessionId: 'ses_partial' })).toEqual({ ok: 8 });
+    await log.close();
+  });
+
   it('writes a long-running statement as unfinished, then completes it', async () => {
     const log = new QueryLog({ queries }, { unfinishedAfterMs: 100 });
     const session = log.openSession(meta('ses_long'));

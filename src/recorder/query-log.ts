@@ -275,8 +275,14 @@ export class QueryLog {
     });
   }
 
+  /**
+   * Writes one batch, then more only while a full batch is waiting or someone waits on
+   * flush: a partial batch waits for the timer, so under load the store sees few large
+   * inserts rather than one small insert per round trip (each costs it a parse and a plan).
+   */
   private async writeAll(): Promise<void> {
-    while (this.inserts.length + this.completions.length > 0) {
+    for (let round = 0; this.inserts.length + this.completions.length > 0; round++) {
+      if (round > 0 && this.flushWaiters.length === 0 && this.inserts.length + this.completions.length < this.batchRows) break;
       const inserts = this.inserts.splice(0, this.batchRows * 2);
       if (inserts.length > 0) {
         try {
