@@ -3,7 +3,7 @@ import { errorMessage } from '../../core/errors.js';
 import { messages } from './operator-messages.js';
 import { relay } from './relay.js';
 import { OPEN_FAILURE, rejectChannelOpen } from './ssh2-internals.js';
-import type { SshSession } from './ssh-session.js';
+import type { SshSessionHost } from './session-host.js';
 
 interface LiveForward {
   close(): Promise<void>;
@@ -19,7 +19,7 @@ export class PortForwards {
   private readonly live = new Set<LiveForward>();
   private opened = 0;
 
-  constructor(private readonly session: SshSession) {}
+  constructor(private readonly session: SshSessionHost) {}
 
   get count(): number {
     return this.opened;

@@ -11,7 +11,7 @@ import { parseScpCommand } from './scp-command.js';
 import { ScpObserver } from './scp-observer.js';
 import { SftpObserver } from './sftp-observer.js';
 import { repairChannelWrites } from './ssh2-internals.js';
-import type { SshSession } from './ssh-session.js';
+import type { SshSessionHost } from './session-host.js';
 import type { PtyRequest, UpstreamConnection } from './upstream.js';
 
 type Kind = 'shell' | 'exec' | 'sftp' | 'scp';
@@ -51,7 +51,7 @@ export class SessionChannel {
   private clientClosed: Promise<void> | null = null;
 
   constructor(
-    private readonly session: SshSession,
+    private readonly session: SshSessionHost,
     readonly id: number,
     sshSession: Session,
   ) {

@@ -1,28 +1,19 @@
 import type { Connection } from 'ssh2';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { Credential, Decision, Identity } from '../../policy/model.js';
 import { newId } from '../../policy/ids.js';
 import type { TargetSpec } from '../../policy/resource-schemas.js';
 import type { RecordingTags } from '../../recorder/asciicast.js';
 import { FileOperationLog } from '../../recorder/file-operation-log.js';
 import type { RecordingDigest } from '../../recorder/session-recorder.js';
-import type { TargetRow } from '../../store/repositories/resources.js';
 import { ProxyError } from '../errors.js';
 import type { ObservedFileOperation } from './file-operation.js';
 import { messages } from './operator-messages.js';
 import { PortForwards } from './port-forward.js';
 import { SessionChannel } from './session-channel.js';
+import type { AllowedAccess, SshSessionHost } from './session-host.js';
 import type { SshServices } from './ssh-services.js';
 import { resolveCredentials, UpstreamConnection, type UpstreamTarget } from './upstream.js';
-
-export interface AllowedAccess {
-  identity: Identity;
-  credential: Credential;
-  login: string;
-  decision: Decision;
-  target: TargetRow;
-}
 
 /** How long a session that could not start waits for the client to open a channel and read why. */
 const REFUSAL_GRACE_MS = 30_000;
@@ -36,7 +27,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * the TTL, and the end — recordings closed, then the row and the `session.end` event with
  * the recording digests.
  */
-export class SshSession {
+export class SshSession implements SshSessionHost {
   readonly id = newId('ses');
   readonly startedAt = new Date();
   readonly ready: Promise<UpstreamConnection>;
