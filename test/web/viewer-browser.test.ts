@@ -1,27 +1,32 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOperation } from '../../src/admin/operations.js';
 import { viewerPlugin } from '../../src/web/viewer-plugin.js';
 import { INSTALL_SSH_CLIENT, requireBinary } from '../helpers/binaries.js';
 import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser.js';
 import type { TestGateway } from '../helpers/gateway.js';
+import { INSTALL_PG_CLIENTS } from '../helpers/pg-gateway.js';
+import { startPostgres, type EphemeralPostgres } from '../helpers/postgres.js';
 import { startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 import { openSshShell, type SshShell } from '../helpers/ssh-shell.js';
 import { waitFor } from '../helpers/wait.js';
-import { createIdentity, recordQueries, recordSession, type CastEvent, type FixtureIdentity } from '../helpers/viewer-fixtures.js';
+import { createIdentity, recordSession, type CastEvent, type FixtureIdentity } from '../helpers/viewer-fixtures.js';
 
 /**
  * The viewer in headless Chromium against an in-process gateway with its SSH listener on.
  * The main session is recorded through the real SSH path: OpenSSH `ssh` in a pty, through
  * the gateway, to an OpenSSH sshd target, watched live by the reviewer while it runs, then
- * replayed. Evidence the real path cannot easily produce (recorded `<script>` and
- * `<img onerror>`, a long recording with a late screen, query rows) is written by
+ * replayed. The query rows are statements real `psql` ran through the gateway's PostgreSQL
+ * front end. Evidence the real path cannot easily produce (recorded `<script>` and
+ * `<img onerror>`, a long recording with a late screen) is written by
  * test/helpers/viewer-fixtures.ts the way the proxies write it.
  */
 let f: SshFixture;
+let database: EphemeralPostgres;
 let tg: TestGateway;
 let base: string;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -72,7 +77,7 @@ function credentialOf(publicPath: string): string {
 }
 
 beforeAll(async () => {
-  f = await startSshFixture({ webPlugins: [viewerPlugin({ segmentBytes: 4096 })] });
+  f = await startSshFixture({ webPlugins: [viewerPlugin({ segmentBytes: 4096 })], settings: { listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0' } } });
   tg = f.gateway;
   const { host, port } = tg.address('web');
   base = `http://${host}:${port}`;
@@ -87,11 +92,7 @@ beforeAll(async () => {
     events: recordingEvents(),
   });
   fixtureSessionId = recorded.id;
-  await recordQueries(store, 'ses_pg_browser', operator.identity, [
-    { statement: 'select id, name from customers where id = $1', params: [{ oid: 23, format: 'text', value: '7' }] },
-    { statement: 'select \'<img src=x onerror=window.__xss=3>\'' },
-    { statement: 'select * from nope', status: 'error', errorMessage: 'relation "nope" does not exist' },
-  ]);
+  await runStatementsThroughGateway();
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('console', (message) => {
@@ -106,7 +107,44 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await f?.stop();
+  await database?.stop();
 });
+
+/** The identity `dba` runs three statements with psql through the gateway (the last one fails). */
+async function runStatementsThroughGateway(): Promise<void> {
+  const psql = requireBinary('psql', INSTALL_PG_CLIENTS);
+  database = await startPostgres({ users: [{ name: 'app', auth: 'trust' }], databases: ['orders'] });
+  const admin = await database.admin('orders');
+  await admin.query(`create table customers (id int primary key, name text); insert into customers values (7, 'Ada'); grant select on customers to app`);
+  await admin.end();
+  await f.apply(`
+kind: target
+name: orders
+spec: { protocol: postgres, address: "127.0.0.1:${database.port}" }
+---
+kind: role
+name: dba
+spec: { targets: { name: orders }, dbUsers: [app] }
+---
+kind: identity
+name: dba
+spec: { kind: human, roles: [dba] }
+`);
+  const context = { store: tg.gateway.store, actor: 'test', config: tg.config };
+  const { token } = (await runOperation(context, 'token.create', { identity: 'dba', ttl: '1h' })) as { token: string };
+  const statements = ['select id, name from customers where id = 7', "select '<img src=x onerror=window.__xss=3>'", 'select * from nope'];
+  const conninfo = `host=127.0.0.1 port=${tg.address('postgres').port} user=dba dbname=orders sslmode=require`;
+  const child = spawn(psql, ['-X', conninfo, ...statements.flatMap((statement) => ['-c', statement])], { env: { ...process.env, PGPASSWORD: token } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  expect(output).toContain('Ada');
+  expect(output).toContain('relation "nope" does not exist');
+  await waitFor(async () => Object.values(await tg.gateway.store.queries.count({ identity: 'dba' })).reduce((a, b) => a + b, 0) === 3, {
+    what: 'the three statements to be in the query log',
+  });
+}
 
 describe('viewer in Chromium', () => {
   it('signs in with identity name and token', async () => {
@@ -164,7 +202,7 @@ describe('viewer in Chromium', () => {
 
   it('lists and filters sessions: the SSH session by identity and state, the fixture by ticket', async () => {
     await page.goto(`${base}/sessions`);
-    await expect.poll(sessionRows).toBe(2);
+    await expect.poll(sessionRows).toBe(3); // SSH, PostgreSQL, fixture
     await page.fill('form.filters input[name=identity]', 'alice');
     await page.selectOption('form.filters select[name=state]', 'closed');
     await page.click('form.filters button[type=submit]');
@@ -316,6 +354,8 @@ describe('viewer in Chromium', () => {
     const tableText = (await page.locator('[data-testid=queries]').textContent()) ?? '';
     expect(tableText).toContain("select '<img src=x onerror=window.__xss=3>'");
     expect(tableText).toContain('relation "nope" does not exist');
+    expect(await page.locator('p.status').textContent()).toBe('3 statements shown.');
+    expect(await page.locator('button.more').isVisible()).toBe(false);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
     await shot('queries');
@@ -330,7 +370,7 @@ describe('viewer in Chromium', () => {
     const lines = readFileSync(saved, 'utf8').trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^id,session_id,seq,identity,/);
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toContain('select id, name from customers where id = $1');
+    expect(lines[1]).toContain('select id, name from customers where id = 7');
     expect(lines.join('\n')).not.toContain('nope');
   });
 
