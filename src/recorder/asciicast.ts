@@ -44,7 +44,12 @@ export function headerLine(header: AsciicastHeader): string {
 }
 
 export function eventLine(seconds: number, code: EventCode, data: string): string {
-  return `[${seconds.toFixed(6)}, "${code}", ${JSON.stringify(data)}]\n`;
+  return `${eventLinePrefix(seconds, code)}${JSON.stringify(data)}]\n`;
+}
+
+/** An event line up to its data: `[seconds, "code", `. */
+export function eventLinePrefix(seconds: number, code: EventCode): string {
+  return `[${seconds.toFixed(6)}, "${code}", `;
 }
 
 export interface ParsedAsciicast {

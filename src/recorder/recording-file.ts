@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { eventLine, headerLine, type AsciicastHeader, type EventCode } from './asciicast.js';
+import { eventLine, eventLinePrefix, headerLine, type AsciicastHeader, type EventCode } from './asciicast.js';
+import { LineBuffer } from './line-buffer.js';
 import { Utf8Stream } from './utf8-split.js';
+
+/** One per thread: files are written synchronously, one append at a time. */
+const LINES = new LineBuffer();
 
 export interface RecordingEvent {
   /** Seconds since the recording started. */
@@ -48,14 +52,24 @@ export class RecordingFile {
   }
 
   append(events: RecordingEvent[]): void {
-    let text = '';
+    const out = LINES;
+    out.reset();
     for (const event of events) {
-      const data = this.text(event);
-      if (data === '') continue;
+      const stream = event.code === 'o' || event.code === 'i' ? this.streams[event.code] : null;
+      if (stream && typeof event.data !== 'string' && stream.isPlainAscii(event.data)) {
+        if (event.data.length === 0) continue;
+        this.lastT = Math.max(this.lastT, event.t);
+        out.text(eventLinePrefix(this.lastT, event.code));
+        out.jsonStringOfAscii(event.data);
+        out.text(']\n');
+        continue;
+      }
+      const text = this.text(event);
+      if (text === '') continue;
       this.lastT = Math.max(this.lastT, event.t);
-      text += eventLine(this.lastT, event.code, data);
+      out.text(eventLine(this.lastT, event.code, text));
     }
-    if (text) this.write(text);
+    if (out.size > 0) this.writeBytes(out.view());
   }
 
   sync(): void {
@@ -94,8 +108,11 @@ export class RecordingFile {
   }
 
   private write(text: string): void {
+    this.writeBytes(Buffer.from(text));
+  }
+
+  private writeBytes(buffer: Buffer): void {
     if (this.fd === null) throw new Error(`recording ${this.path} is closed`);
-    const buffer = Buffer.from(text);
     let offset = 0;
     while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
     this.hash.update(buffer);

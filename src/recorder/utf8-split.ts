@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /**
  * Length of the longest prefix of `bytes` that does not end inside a UTF-8 sequence.
  * The bytes after it (at most 3) are the start of a character whose remaining bytes have
@@ -32,6 +34,14 @@ function sequenceLength(lead: number): number {
  */
 export class Utf8Stream {
   private carry: Buffer | null = null;
+
+  /**
+   * The chunk is pure ASCII and nothing is carried over (the common case for terminal
+   * output): its bytes are its text, and `decode` is not needed.
+   */
+  isPlainAscii(chunk: Uint8Array): boolean {
+    return this.carry === null && isAscii(chunk);
+  }
 
   decode(chunk: Uint8Array): string {
     let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
