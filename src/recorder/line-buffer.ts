@@ -8,7 +8,6 @@
 export class LineBuffer {
   private buffer = Buffer.allocUnsafe(64 * 1024);
   private length = 0;
-  private scratch = new ArrayBuffer(64 * 1024);
 
   get size(): number {
     return this.length;
@@ -30,46 +29,42 @@ export class LineBuffer {
 
   /** `"…"`: the JSON string of bytes that are all ASCII (callers check with isAscii). */
   jsonStringOfAscii(bytes: Uint8Array): void {
-    this.reserve(bytes.length * 6 + 2);
+    const n = bytes.length;
+    // The output needs at most 6n + 2 bytes. The input is copied just past that room, 4-byte
+    // aligned, where it is checked a word at a time (most words need no escape) and runs of
+    // plain bytes move to the output with copyWithin: no view object per run.
+    this.reserve(n * 7 + 6);
     const out = this.buffer;
+    let from = this.length + n * 6 + 2;
+    from += (4 - ((out.byteOffset + from) % 4)) % 4;
+    out.set(bytes, from);
+    const words = new Uint32Array(out.buffer, out.byteOffset + from, n >>> 2);
     let at = this.length;
     out[at++] = 0x22;
-    // The bytes are checked a word at a time (most words need no escape; unaligned input is
-    // first copied to an aligned scratch); runs of plain bytes are copied in one call.
-    const n = bytes.length;
-    const words = n >>> 2;
-    let in8 = bytes;
-    if (bytes.byteOffset % 4 !== 0) {
-      if (this.scratch.byteLength < n) this.scratch = new ArrayBuffer(Math.max(n, this.scratch.byteLength * 2));
-      in8 = new Uint8Array(this.scratch, 0, n);
-      in8.set(bytes);
-    }
-    const in32 = new Uint32Array(in8.buffer, in8.byteOffset, words);
     let plainFrom = 0;
     const escapeAt = (i: number) => {
-      const escape = ESCAPES[in8[i]!];
+      const escape = ESCAPES[out[from + i]!];
       if (escape === undefined) return;
       if (i > plainFrom) {
-        out.set(in8.subarray(plainFrom, i), at);
+        out.copyWithin(at, from + plainFrom, from + i);
         at += i - plainFrom;
       }
-      out.set(escape, at);
-      at += escape.length;
+      for (let k = 0; k < escape.length; k++) out[at++] = escape[k]!;
       plainFrom = i + 1;
     };
-    for (let w = 0; w < words; w++) {
-      const x = in32[w]!;
+    for (let w = 0; w < words.length; w++) {
+      const x = words[w]!;
       const quote = x ^ 0x22222222;
       const backslash = x ^ 0x5c5c5c5c;
       // Some byte < 0x20, or = '"', or = '\\' (valid because every byte is < 0x80).
       if ((((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)) & 0x80808080) {
-        const base = w << 2;
-        for (let i = base; i < base + 4; i++) escapeAt(i);
+        const first = w << 2;
+        for (let i = first; i < first + 4; i++) escapeAt(i);
       }
     }
-    for (let i = words << 2; i < n; i++) escapeAt(i);
+    for (let i = words.length << 2; i < n; i++) escapeAt(i);
     if (n > plainFrom) {
-      out.set(in8.subarray(plainFrom, n), at);
+      out.copyWithin(at, from + plainFrom, from + n);
       at += n - plainFrom;
     }
     out[at++] = 0x22;
