@@ -1,3 +1,4 @@
+import { MessageHeader } from './message-header.js';
 /**
  * Walks the message headers of the upstream's byte stream as it is forwarded, split
  * anywhere. Only the bodies of the types the caller asks for are handed over (a view when
@@ -9,12 +10,9 @@ export type BackendSink = (type: number, body: Buffer | null, bodyLength: number
 
 export class UpstreamProtocolError extends Error {}
 
-const HEADER_BYTES = 5;
-
 export class BackendScanner {
   private readonly wanted = new Uint8Array(256);
-  private readonly header = Buffer.alloc(HEADER_BYTES);
-  private headerFill = 0;
+  private readonly header = new MessageHeader();
   private type = 0;
   private bodyLength = 0;
   private bodyRemaining = 0;
@@ -25,7 +23,7 @@ export class BackendScanner {
   }
 
   get atBoundary(): boolean {
-    return this.headerFill === 0 && this.bodyRemaining === 0;
+    return this.header.pending === 0 && this.bodyRemaining === 0;
   }
 
   /** Scans a whole chunk. */
@@ -62,21 +60,10 @@ export class BackendScanner {
         }
         continue;
       }
-      let length: number;
-      if (this.headerFill > 0 || end - offset < HEADER_BYTES) {
-        const take = Math.min(HEADER_BYTES - this.headerFill, end - offset);
-        chunk.copy(this.header, this.headerFill, offset, offset + take);
-        this.headerFill += take;
-        offset += take;
-        if (this.headerFill < HEADER_BYTES) break;
-        this.headerFill = 0;
-        this.type = this.header[0]!;
-        length = this.header.readInt32BE(1);
-      } else {
-        this.type = chunk[offset]!;
-        length = chunk.readInt32BE(offset + 1);
-        offset += HEADER_BYTES;
-      }
+      offset = this.header.take(chunk, offset, end);
+      if (this.header.pending > 0) break;
+      this.type = this.header.type;
+      const length = this.header.length;
       if (length < 4) throw new UpstreamProtocolError(`the upstream sent a message with invalid length ${length}`);
       const bodyLength = length - 4;
       if (end - offset >= bodyLength) {

@@ -1,6 +1,7 @@
 import { Frontend } from './codes.js';
 import { decodeFrontendMessage, describeType, SESSION_TYPES, type FrontendMessage } from './frontend-messages.js';
 import { MalformedMessage } from './message-reader.js';
+import { MessageHeader } from './message-header.js';
 
 export type FrontendCallback = (message: FrontendMessage) => void;
 
@@ -21,8 +22,6 @@ export class FrontendProtocolError extends Error {
   }
 }
 
-const HEADER_BYTES = 5;
-
 /**
  * Streaming parser for frontend messages, fed chunks as they arrive (split anywhere).
  * Complete messages inside a chunk are decoded from views of it, without copying; only a
@@ -31,8 +30,7 @@ const HEADER_BYTES = 5;
  * gets their length and the bytes are skipped.
  */
 export class FrontendParser {
-  private readonly header = Buffer.alloc(HEADER_BYTES);
-  private headerFill = 0;
+  private readonly header = new MessageHeader();
   private type = 0;
   /** Body bytes still expected for the message being assembled or skipped. */
   private bodyRemaining = 0;
@@ -48,12 +46,12 @@ export class FrontendParser {
 
   /** True between messages (nothing partial is held). */
   get atBoundary(): boolean {
-    return this.headerFill === 0 && this.bodyRemaining === 0;
+    return this.header.pending === 0 && this.bodyRemaining === 0;
   }
 
   /** Bytes held for a partly received message (for memory accounting). */
   get bufferedBytes(): number {
-    return this.partsLength + this.headerFill;
+    return this.partsLength + this.header.pending;
   }
 
   parse(chunk: Buffer, onMessage: FrontendCallback): void {
@@ -95,21 +93,10 @@ export class FrontendParser {
         continue;
       }
 
-      let length: number;
-      if (this.headerFill > 0 || end - offset < HEADER_BYTES) {
-        const take = Math.min(HEADER_BYTES - this.headerFill, end - offset);
-        chunk.copy(this.header, this.headerFill, offset, offset + take);
-        this.headerFill += take;
-        offset += take;
-        if (this.headerFill < HEADER_BYTES) break;
-        this.headerFill = 0;
-        this.type = this.header[0]!;
-        length = this.header.readInt32BE(1);
-      } else {
-        this.type = chunk[offset]!;
-        length = chunk.readInt32BE(offset + 1);
-        offset += HEADER_BYTES;
-      }
+      offset = this.header.take(chunk, offset, end);
+      if (this.header.pending > 0) break;
+      this.type = this.header.type;
+      const length = this.header.length;
       const bodyLength = this.checkHeader(this.type, length);
 
       if (this.type === Frontend.CopyData) {
