@@ -1,7 +1,8 @@
-import { get, queryString } from '../api.js';
+import { get } from '../api.js';
 import { append, clear, h, type Child } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
 import { json, time } from '../format.js';
+import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
 interface AuditEvent {
@@ -36,26 +37,6 @@ const FIELDS: FilterField[] = [
 
 export function renderAudit(main: HTMLElement, params: URLSearchParams): () => void {
   const chain = h('div', { class: 'chain', 'data-testid': 'chain' }, 'Verifying the audit chain…');
-  const body = h('tbody', {});
-  const status = h('p', { class: 'status' });
-  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
-  let cursor: string | null = null;
-
-  const load = async () => {
-    status.textContent = 'Loading…';
-    const query = queryString({ ...filterValues(FIELDS, params), ...(cursor ? { cursor } : {}) });
-    try {
-      const page = await get<{ items: AuditEvent[]; nextCursor: string | null }>(`/api/audit${query}`);
-      for (const event of page.items) append(body, row(event));
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      status.textContent = body.childElementCount === 0 ? 'No events match.' : `${body.childElementCount} events shown${cursor ? ' (more available)' : ''}.`;
-    } catch (err) {
-      status.textContent = (err as Error).message;
-      status.className = 'status error';
-    }
-  };
-  more.addEventListener('click', () => void load());
 
   clear(main);
   append(
@@ -63,16 +44,15 @@ export function renderAudit(main: HTMLElement, params: URLSearchParams): () => v
     h('h1', {}, 'Audit'),
     chain,
     filterForm(FIELDS, params, (query) => navigate(`/audit${query}`)),
-    h(
-      'table',
-      { 'data-testid': 'audit', class: 'audit' },
-      h('thead', {}, h('tr', {}, ...['#', 'Time', 'Event', 'Actor', 'Identity', 'Target / session', 'Details'].map((title) => h('th', {}, title)))),
-      body,
-    ),
-    status,
-    more,
+    ...pagedTable<AuditEvent>({
+      path: '/api/audit',
+      filter: filterValues(FIELDS, params),
+      noun: 'events',
+      headers: ['#', 'Time', 'Event', 'Actor', 'Identity', 'Target / session', 'Details'],
+      attributes: { 'data-testid': 'audit', class: 'audit' },
+      row,
+    }),
   );
-  void load();
   void (async () => {
     try {
       const result = await get<VerifyResult>('/api/audit/verify');

@@ -1,7 +1,8 @@
-import { get, queryString } from '../api.js';
+import { queryString } from '../api.js';
 import { append, clear, h } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
 import { json, time } from '../format.js';
+import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
 interface QueryItem {
@@ -33,28 +34,8 @@ const FIELDS: FilterField[] = [
 ];
 
 export function renderQueries(main: HTMLElement, params: URLSearchParams): () => void {
-  const body = h('tbody', {});
-  const status = h('p', { class: 'status' });
-  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
   const filter = queryString(filterValues(FIELDS, params));
   const exportUrl = (format: string) => `/api/queries/export${filter ? `${filter}&` : '?'}format=${format}`;
-  let cursor: string | null = null;
-
-  const load = async () => {
-    status.textContent = 'Loading…';
-    const query = queryString({ ...filterValues(FIELDS, params), ...(cursor ? { cursor } : {}) });
-    try {
-      const page = await get<{ items: QueryItem[]; nextCursor: string | null }>(`/api/queries${query}`);
-      for (const item of page.items) append(body, row(item));
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      status.textContent = body.childElementCount === 0 ? 'No statements match.' : `${body.childElementCount} statements shown${cursor ? ' (more available)' : ''}.`;
-    } catch (err) {
-      status.textContent = (err as Error).message;
-      status.className = 'status error';
-    }
-  };
-  more.addEventListener('click', () => void load());
 
   clear(main);
   append(
@@ -69,16 +50,15 @@ export function renderQueries(main: HTMLElement, params: URLSearchParams): () =>
       ' ',
       h('a', { href: exportUrl('jsonl'), download: '', class: 'button', 'data-testid': 'export-jsonl' }, 'JSON lines'),
     ),
-    h(
-      'table',
-      { 'data-testid': 'queries', class: 'queries' },
-      h('thead', {}, h('tr', {}, ...['Time', 'Identity', 'Target / db', 'Session', 'Statement', 'Parameters', 'Duration', 'Result'].map((title) => h('th', {}, title)))),
-      body,
-    ),
-    status,
-    more,
+    ...pagedTable<QueryItem>({
+      path: '/api/queries',
+      filter: filterValues(FIELDS, params),
+      noun: 'statements',
+      headers: ['Time', 'Identity', 'Target / db', 'Session', 'Statement', 'Parameters', 'Duration', 'Result'],
+      attributes: { 'data-testid': 'queries', class: 'queries' },
+      row,
+    }),
   );
-  void load();
   return () => undefined;
 }
 

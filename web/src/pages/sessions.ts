@@ -1,7 +1,7 @@
-import { get, queryString } from '../api.js';
 import { append, clear, h } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
 import { duration, time } from '../format.js';
+import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
 interface SessionItem {
@@ -32,42 +32,21 @@ const FIELDS: FilterField[] = [
 ];
 
 export function renderSessions(main: HTMLElement, params: URLSearchParams): () => void {
-  const body = h('tbody', {});
-  const status = h('p', { class: 'status' });
-  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
-  let cursor: string | null = null;
-
-  const load = async () => {
-    status.textContent = 'Loading…';
-    const query = queryString({ ...filterValues(FIELDS, params), ...(cursor ? { cursor } : {}) });
-    try {
-      const page = await get<{ items: SessionItem[]; nextCursor: string | null }>(`/api/sessions${query}`);
-      for (const session of page.items) append(body, row(session));
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      status.textContent = body.childElementCount === 0 ? 'No sessions match.' : `${body.childElementCount} sessions shown${cursor ? ' (more available)' : ''}.`;
-    } catch (err) {
-      status.textContent = (err as Error).message;
-      status.className = 'status error';
-    }
-  };
-  more.addEventListener('click', () => void load());
 
   clear(main);
   append(
     main,
     h('h1', {}, 'Sessions'),
     filterForm(FIELDS, params, (query) => navigate(`/sessions${query}`)),
-    h(
-      'table',
-      { 'data-testid': 'sessions' },
-      h('thead', {}, h('tr', {}, ...['Started', 'Identity', 'Target', 'Protocol', 'Login / db', 'From', 'Ticket', 'State', 'Duration', 'End reason'].map((title) => h('th', {}, title)))),
-      body,
-    ),
-    status,
-    more,
+    ...pagedTable<SessionItem>({
+      path: '/api/sessions',
+      filter: filterValues(FIELDS, params),
+      noun: 'sessions',
+      headers: ['Started', 'Identity', 'Target', 'Protocol', 'Login / db', 'From', 'Ticket', 'State', 'Duration', 'End reason'],
+      attributes: { 'data-testid': 'sessions' },
+      row,
+    }),
   );
-  void load();
   return () => undefined;
 }
 
