@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { queryCsvHeader, queryCsvLine, queryJsonLine } from '../recorder/query-export.js';
 import type { QueryRow } from '../store/repositories/queries.js';
 import type { QueryPageFilter, ViewerScope } from '../store/repositories/viewer.js';
 import type { Store } from '../store/store.js';
-import { csvRow } from './csv.js';
 import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
 import { scopeFor, viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
@@ -21,26 +21,6 @@ const listQuery = z.object({ ...filterFields, cursor: z.string().max(200).option
 const exportQuery = z.object({ ...filterFields, format: z.enum(['csv', 'jsonl']) }).strict();
 
 type Filter = Omit<QueryPageFilter, 'order' | 'limit'>;
-
-export const CSV_COLUMNS = [
-  'id',
-  'session_id',
-  'seq',
-  'identity',
-  'target',
-  'database',
-  'db_user',
-  'protocol',
-  'started_at',
-  'duration_ms',
-  'command_tag',
-  'row_count',
-  'status',
-  'sqlstate',
-  'error_message',
-  'statement',
-  'params',
-] as const;
 
 function toFilter(query: z.infer<typeof listQuery> | z.infer<typeof exportQuery>): Filter {
   return {
@@ -74,28 +54,6 @@ export function queryView(row: QueryRow) {
     sqlstate: row.sqlstate,
     errorMessage: row.errorMessage,
   };
-}
-
-function csvLine(row: QueryRow): string {
-  return csvRow([
-    row.id,
-    row.sessionId,
-    row.seq,
-    row.identityName,
-    row.target,
-    row.database,
-    row.dbUser,
-    row.protocol,
-    row.startedAt,
-    row.durationMs,
-    row.commandTag,
-    row.rowCount,
-    row.status,
-    row.sqlstate,
-    row.errorMessage,
-    row.statement,
-    row.params,
-  ]);
 }
 
 /** GET /api/queries (paginated, newest first) and /api/queries/export (CSV or JSON lines). */
@@ -149,12 +107,12 @@ export function registerQueryRoutes(app: FastifyInstance, deps: { store: Store; 
 }
 
 async function* exportLines(store: Store, scope: ViewerScope, filter: Filter, throughId: number, format: 'csv' | 'jsonl'): AsyncGenerator<string> {
-  if (format === 'csv') yield csvRow([...CSV_COLUMNS]);
+  if (format === 'csv') yield queryCsvHeader();
   let afterId = 0;
   while (true) {
     const rows = await store.viewer.queriesPage(scope, { ...filter, afterId, throughId, order: 'asc', limit: 1000 });
     if (rows.length === 0) return;
-    yield rows.map((row) => (format === 'csv' ? csvLine(row) : `${JSON.stringify(queryView(row))}\n`)).join('');
+    yield rows.map(format === 'csv' ? queryCsvLine : queryJsonLine).join('');
     afterId = rows.at(-1)!.id;
     if (rows.length < 1000) return;
   }

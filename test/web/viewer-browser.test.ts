@@ -368,7 +368,7 @@ describe('viewer in Chromium', () => {
     const saved = join(ARTIFACTS_DIR, 'viewer-queries.csv');
     await download.saveAs(saved);
     const lines = readFileSync(saved, 'utf8').trimEnd().split('\r\n');
-    expect(lines[0]).toMatch(/^id,session_id,seq,identity,/);
+    expect(lines[0]).toMatch(/^id,started_at,identity,identity_id,session_id,/);
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain('select id, name from customers where id = 7');
     expect(lines.join('\n')).not.toContain('nope');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { queryCsvHeader, queryCsvLine, queryJsonLine, type ExportableQuery } from '../../recorder/query-export.js';
 import type { QueryVerifyResult } from '../../recorder/query-verify.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
@@ -6,50 +7,7 @@ import { withCliOperations } from '../run-operation.js';
 import { shortTime } from '../table.js';
 
 /** A captured statement as the admin operation returns it (dates as ISO strings). */
-interface QueryListing {
-  id: number;
-  sessionId: string;
-  seq: number;
-  identityId: string;
-  identityName: string;
-  target: string;
-  database: string;
-  dbUser: string;
-  protocol: string;
-  statement: string;
-  params: unknown[] | null;
-  startedAt: string;
-  durationMs: number | null;
-  commandTag: string | null;
-  rowCount: number | null;
-  status: string;
-  sqlstate: string | null;
-  errorMessage: string | null;
-  details: Record<string, unknown> | null;
-}
-
-/** The export columns, in order: CSV header and JSON lines keys alike. */
-export const QUERY_EXPORT_COLUMNS = [
-  'id',
-  'started_at',
-  'identity',
-  'identity_id',
-  'session_id',
-  'seq',
-  'target',
-  'database',
-  'db_user',
-  'protocol',
-  'statement',
-  'params',
-  'status',
-  'command_tag',
-  'row_count',
-  'duration_ms',
-  'sqlstate',
-  'error_message',
-  'details',
-] as const;
+type QueryListing = ExportableQuery & { startedAt: string; params: unknown[] | null; details: Record<string, unknown> | null };
 
 const PAGE = 2000;
 
@@ -108,53 +66,17 @@ interface Writer {
   end(count: number): void;
 }
 
-export function exportRecord(row: QueryListing): Record<(typeof QUERY_EXPORT_COLUMNS)[number], unknown> {
-  return {
-    id: row.id,
-    started_at: row.startedAt,
-    identity: row.identityName,
-    identity_id: row.identityId,
-    session_id: row.sessionId,
-    seq: row.seq,
-    target: row.target,
-    database: row.database,
-    db_user: row.dbUser,
-    protocol: row.protocol,
-    statement: row.statement,
-    params: row.params,
-    status: row.status,
-    command_tag: row.commandTag,
-    row_count: row.rowCount,
-    duration_ms: row.durationMs,
-    sqlstate: row.sqlstate,
-    error_message: row.errorMessage,
-    details: row.details,
-  };
-}
-
 function jsonlWriter(): Writer {
   return {
-    write: (rows) => process.stdout.write(rows.map((row) => JSON.stringify(exportRecord(row))).join('\n') + '\n'),
+    write: (rows) => process.stdout.write(rows.map(queryJsonLine).join('')),
     end: () => undefined,
   };
 }
 
-/** RFC 4180: every field quoted when it holds a comma, quote or line break; JSON for params and details. */
 function csvWriter(): Writer {
-  process.stdout.write(QUERY_EXPORT_COLUMNS.join(',') + '\r\n');
-  const field = (value: unknown): string => {
-    if (value === null || value === undefined) return '';
-    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
+  process.stdout.write(queryCsvHeader());
   return {
-    write: (rows) => {
-      const lines = rows.map((row) => {
-        const record = exportRecord(row);
-        return QUERY_EXPORT_COLUMNS.map((column) => field(record[column])).join(',');
-      });
-      process.stdout.write(lines.join('\r\n') + '\r\n');
-    },
+    write: (rows) => process.stdout.write(rows.map(queryCsvLine).join('')),
     end: () => undefined,
   };
 }
