@@ -7,9 +7,8 @@ import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
 import { forbidden, WebError } from './errors.js';
 import { parseQuery } from './params.js';
-import { locateRecording } from './recording-files.js';
 import { asTerminalOutput, parseEvent, parseHeader, recordedWithoutPty } from './replay/cast-lines.js';
-import { pickRecording, visibleSession } from './session-access.js';
+import { visibleRecording } from './session-access.js';
 import { parseCookies } from './cookies.js';
 import { cookieName, ownOrigin, viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
@@ -55,9 +54,7 @@ export function registerLiveTail(
         if (request.headers.origin !== ownOrigin(request)) throw forbidden('live tail: cross-origin or origin-less WebSocket refused');
         const viewer = viewerOf(request);
         const query = parseQuery(liveQuery, request.query);
-        const detail = await visibleSession(store, viewer, request.params.id);
-        const recording = pickRecording(detail, query.channel);
-        const file = await locateRecording(config.recordings.dir, recording.path);
+        const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
         await views.record(viewer, {
           type: 'web.recording.live',
           sessionId: detail.session.id,

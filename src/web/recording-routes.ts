@@ -5,9 +5,9 @@ import type { GatewayConfig } from '../core/config.js';
 import type { Store } from '../store/store.js';
 import { notFound, WebError } from './errors.js';
 import { parseQuery } from './params.js';
-import { locateRecording, parseRange } from './recording-files.js';
+import { parseRange } from './recording-files.js';
 import { recordingKey, type ReplayService } from './replay/replay-service.js';
-import { pickRecording, visibleSession } from './session-access.js';
+import { visibleRecording } from './session-access.js';
 import { viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
 
@@ -32,9 +32,7 @@ export function registerRecordingRoutes(
   app.get<{ Params: { id: string } }>('/api/sessions/:id/recording', async (request, reply) => {
     const viewer = viewerOf(request);
     const query = parseQuery(rawQuery, request.query);
-    const detail = await visibleSession(store, viewer, request.params.id);
-    const recording = pickRecording(detail, query.channel);
-    const file = await locateRecording(config.recordings.dir, recording.path);
+    const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
     const range = parseRange(request.headers.range, file.size);
     if (range === 'invalid') {
       throw new WebError('range_not_satisfiable', `the recording has ${file.size} bytes`, 416, { 'content-range': `bytes */${file.size}` });
@@ -66,9 +64,7 @@ export function registerRecordingRoutes(
   app.get<{ Params: { id: string } }>('/api/sessions/:id/replay', async (request) => {
     const viewer = viewerOf(request);
     const query = parseQuery(replayQuery, request.query);
-    const detail = await visibleSession(store, viewer, request.params.id);
-    const recording = pickRecording(detail, query.channel);
-    const file = await locateRecording(config.recordings.dir, recording.path);
+    const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
     await views.record(viewer, {
       type: 'web.recording.view',
       sessionId: detail.session.id,
@@ -94,9 +90,7 @@ export function registerRecordingRoutes(
   app.get<{ Params: { id: string; index: string } }>('/api/sessions/:id/replay/segments/:index', async (request, reply) => {
     const viewer = viewerOf(request);
     const query = parseQuery(segmentQuery, request.query);
-    const detail = await visibleSession(store, viewer, request.params.id);
-    const recording = pickRecording(detail, query.channel);
-    const file = await locateRecording(config.recordings.dir, recording.path);
+    const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
     const index = Number(request.params.index);
     if (!Number.isInteger(index) || index < 0) throw notFound('no such segment');
     await views.record(viewer, {

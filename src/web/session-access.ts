@@ -1,6 +1,8 @@
 import type { SessionDetail } from '../store/repositories/sessions.js';
 import type { Store } from '../store/store.js';
 import { badRequest, notFound } from './errors.js';
+import { locateRecording } from './recording-files.js';
+import type { RecordingFile } from './replay/replay-service.js';
 import { inScope, scopeFor } from './viewer-context.js';
 import type { Viewer } from './web-sessions.js';
 
@@ -68,4 +70,17 @@ export function pickRecording(detail: SessionDetail, channel: string | undefined
     channel === undefined ? recordings[0] : channel === 'main' ? recordings.find((recording) => recording.main) : recordings.find((recording) => recording.channel === channel);
   if (!found) throw notFound(channel === undefined ? 'this session has no recording' : `no recording for channel ${channel}`);
   return found;
+}
+
+/** A recording of a session the viewer may see, located on disk (the checks of the three above). */
+export async function visibleRecording(
+  store: Store,
+  recordingsDir: string,
+  viewer: Viewer,
+  sessionId: string,
+  channel: string | undefined,
+): Promise<{ detail: SessionDetail; recording: RecordingRef; file: RecordingFile }> {
+  const detail = await visibleSession(store, viewer, sessionId);
+  const recording = pickRecording(detail, channel);
+  return { detail, recording, file: await locateRecording(recordingsDir, recording.path) };
 }
