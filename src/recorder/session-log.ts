@@ -17,6 +17,8 @@ export interface SessionStart {
   /** Roles that allowed the session. */
   roles: string[];
   startedAt?: Date;
+  /** Protocol-specific evidence tags (stored in the row's `details` and the start event). */
+  details?: Record<string, unknown>;
 }
 
 export interface SessionEnd {
@@ -65,6 +67,8 @@ export class SessionLog {
         recordingBytes: null,
         recordingSha256: null,
         stats: {},
+        details: start.details ?? {},
+        lastActivityAt: null,
       },
       {
         time: startedAt,
@@ -86,6 +90,7 @@ export class SessionLog {
           grant: start.grant ?? null,
           roles: start.roles,
           expiresAt: start.expiresAt?.toISOString() ?? null,
+          details: start.details ?? {},
         },
       },
     );

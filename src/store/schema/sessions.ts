@@ -32,6 +32,13 @@ export const sessions = pgTable(
     recordingBytes: bigint('recording_bytes', { mode: 'number' }),
     recordingSha256: text('recording_sha256'),
     stats: jsonb('stats').$type<Record<string, unknown>>().notNull(),
+    /**
+     * Protocol-specific evidence tags fixed at session start (e.g. the PostgreSQL startup
+     * parameters forwarded upstream; a Kubernetes exec's namespace, pod and container).
+     */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    /** Last time bytes or statements passed; refreshed while the session is live. */
+    lastActivityAt: timestamp('last_activity_at', { withTimezone: true, mode: 'date' }),
   },
   (table) => [
     index('sessions_started_idx').on(table.startedAt),
