@@ -225,12 +225,12 @@ spec:
     await client.connect();
     const error = (await client.query('select pg_sleep(30)').catch((err: Error) => err)) as Error & { code?: string };
     expect(error.code).toBe('57P01');
-    expect(error.message).toContain('the session reached its maximum lifetime (maxSessionTTL of role short)');
+    expect(error.message).toMatch(/^terminating connection: the session reached its maximum lifetime \(maxSessionTTL of role short, [^)]+\) and is closed$/);
     const session = await waitFor(async () => {
       const [row] = await s.tg.gateway.store.sessions.list({ identity: 'brief', limit: 1 });
       return row?.state === 'closed' ? row : undefined;
     });
-    expect(session.endReason).toBe('the session reached its maximum lifetime (maxSessionTTL)');
+    expect(session.endReason).toBe('the session reached its maximum lifetime (maxSessionTTL of role short)');
     const [statement] = await s.tg.gateway.store.queries.list({ sessionId: session.id });
     expect(statement).toMatchObject({ statement: 'select pg_sleep(30)', status: 'unfinished' });
   });

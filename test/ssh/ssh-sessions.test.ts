@@ -204,9 +204,9 @@ describe('session limits and refusals', () => {
   it('ends a session at the maxSessionTTL of its role, telling the operator', async () => {
     const result = await f.run(f.keys.carol, `${f.login}@web1`, ['echo started; sleep 30; echo never']);
     expect(result.stdout.toString()).toBe('started\n');
-    expect(result.stderr).toMatch(/custos: this session reached its time limit \(maxSessionTTL, [^)]+\) and is closed/);
+    expect(result.stderr).toMatch(/custos: the session reached its maximum lifetime \(maxSessionTTL of role brief, [^)]+\) and is closed/);
     const detail = await lastSession('carol');
-    expect(detail.session.endReason).toBe('maxSessionTTL reached');
+    expect(detail.session.endReason).toBe('the session reached its maximum lifetime (maxSessionTTL of role brief)');
     expect(detail.session).toMatchObject({ identityKind: 'bot', identityOwner: 'alice' });
   });
 

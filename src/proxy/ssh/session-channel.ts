@@ -131,6 +131,14 @@ export class SessionChannel {
     await this.finish();
   }
 
+  /** A line from the gateway on the operator's terminal (recorded as output, like the notice). */
+  notice(text: string): void {
+    if (this.state !== 'running' || !this.pty || !this.client?.writable) return;
+    const line = Buffer.from(this.line(text));
+    this.recorder?.output(line);
+    this.client.stderr.write(line);
+  }
+
   private refuse(kind: 'agent' | 'x11'): void {
     this.refused.push(kind === 'agent' ? messages.agentRefused : messages.x11Refused);
     this.session.forwardingRefused(kind);
@@ -159,12 +167,11 @@ export class SessionChannel {
       return this.tellAndClose(client, errorMessage(error), true);
     }
     if (this.stopped) return void this.finish();
-    const { store } = this.session.services.context;
 
     const recordingPath = kind === 'shell' || kind === 'exec' ? this.recordingPath() : null;
     try {
       if (recordingPath && (kind === 'shell' || kind === 'exec')) this.recorder = await this.openRecording(recordingPath, kind, command);
-      await store.sessions.addChannel({
+      await this.session.evidence.addChannel({
         sessionId: this.session.id,
         channelId: this.id,
         kind,
@@ -221,6 +228,8 @@ export class SessionChannel {
     const count = (direction: 'toClient' | 'fromClient', inner: Tap): Tap => ({
       chunk: (data) => {
         this.bytes[direction] += data.length;
+        if (direction === 'toClient') this.session.transferred(data.length, 0);
+        else this.session.transferred(0, data.length);
         return inner.chunk(data);
       },
       writable: () => inner.writable(),
@@ -317,7 +326,7 @@ export class SessionChannel {
         });
       }
       if (this.kind) {
-        await this.session.services.context.store.sessions
+        await this.session.evidence
           .updateChannel(this.session.id, this.id, {
             endedAt: new Date(),
             exitCode: this.exit?.code ?? null,
