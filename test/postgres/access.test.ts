@@ -35,7 +35,8 @@ describe('postgres access: authentication, authorization, TLS, lifetime', () => 
 
   it('refuses an expired token the same way', async () => {
     const expired = await s.token('alice', '1ms');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const expiredId = (await s.tg.gateway.store.tokens.list({ identityName: 'alice', includeInactive: true }))[0]!.id;
+    await waitFor(async () => !(await s.tg.gateway.store.tokens.list({ identityName: 'alice' })).some((token) => token.id === expiredId), { what: 'the token to expire' });
     const result = await psql(conninfo('alice'), 'select 1', expired);
     expect(result.stderr).toContain('password authentication failed for identity "alice"');
     // The client learns nothing more; the audit log says which token and why.

@@ -56,9 +56,14 @@ describe('interactive shell', () => {
     const [live] = await store().sessions.list({ identity: 'alice', state: 'live' });
     expect(live?.recordingPath).toMatch(/\/ses_[a-z0-9]+\.0\.cast$/);
     term.resize(120, 40);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    term.write('stty size\r');
-    await term.waitFor('40 120');
+    // The window change travels on its own; ask until the shell sees it.
+    await waitFor(async () => {
+      term.write('stty size\r');
+      return term.waitFor('40 120', 500).then(
+        () => true,
+        () => false,
+      );
+    }, { what: 'the shell to see the new size' });
     term.write('exit\r');
     await term.exited;
 

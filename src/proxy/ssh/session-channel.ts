@@ -120,7 +120,12 @@ export class SessionChannel {
       this.upstream.stderr.resume();
     }
     if (client.writable) {
-      if (message) client.stderr.write(this.line(message));
+      if (message) {
+        const line = Buffer.from(this.line(message));
+        // The recording keeps the line the operator read, as it keeps the notice.
+        this.recorder?.output(line);
+        client.stderr.write(line);
+      }
       // What was already queued for the operator, the message last, goes out first.
       await Promise.race([Promise.all([flushed(client), flushed(client.stderr, client)]), delay(TERMINATE_GRACE_MS)]);
       client.end();
