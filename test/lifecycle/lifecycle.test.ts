@@ -132,6 +132,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
     await op(backend.store, 'token.revoke', { id: credential.id, reason: 'laptop lost' });
     await waitFor(() => seenRevoked.endings.length === 1, { what: 'the session to end', timeoutMs: 5000 });
     expect(seenRevoked.endings[0]).toMatchObject({ kind: 'revoked', reason: `access revoked: token ${credential.id} was revoked` });
+    await waitFor(async () => (await events(revoked.id)).includes('session.end'), { what: 'the end to be written' });
     expect(await events(revoked.id)).toEqual(['session.start', 'access.revoked', 'session.end']);
     const [event] = await backend.store.audit.list({ sessionId: revoked.id, type: 'access.revoked' });
     expect(event?.actor).toBe('os:tester@host');
