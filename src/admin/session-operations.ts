@@ -1,5 +1,7 @@
 import type { ChainedAuditEvent } from '../core/audit-chain.js';
+import { RecorderError } from '../recorder/errors.js';
 import { checkRecording, type RecordingCheck } from '../recorder/recording-check.js';
+import { requestSessionTermination, type TerminationOutcome } from '../recorder/session-termination.js';
 import type { SessionDetail, SessionRow } from '../store/repositories/sessions.js';
 import { optionalNumber, optionalString, optionalTime, stringArg } from './args.js';
 import type { Operation } from './context.js';
@@ -41,6 +43,18 @@ export const sessionOperations: Record<string, Operation> = {
       ...(protocol ? { protocol: protocol as SessionRow['protocol'] } : {}),
       limit: optionalNumber(args, 'limit') ?? 100,
     });
+  },
+
+  /** Ends a live session wherever it runs (see recorder/session-termination.ts). */
+  async 'sessions.kill'(context, args): Promise<TerminationOutcome> {
+    const reason = optionalString(args, 'reason') ?? 'no reason given';
+    try {
+      return await requestSessionTermination(context.store, { sessionId: stringArg(args, 'id'), actor: context.actor, reason });
+    } catch (err) {
+      if (err instanceof RecorderError && err.code === 'not_found') throw new AdminError('not_found', err.message);
+      if (err instanceof RecorderError && err.code === 'not_live') throw new AdminError('invalid_argument', err.message);
+      throw err;
+    }
   },
 
   async 'sessions.show'(context, args): Promise<SessionShow> {

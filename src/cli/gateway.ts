@@ -9,8 +9,10 @@ import { VERSION } from '../core/version.js';
 import { AdminSocketServer } from '../admin/socket-server.js';
 import { AccessControl } from '../policy/access-control.js';
 import type { ProtocolModule, ProxyContext } from '../proxy/context.js';
+import { SessionLifecycle } from '../proxy/lifecycle/session-lifecycle.js';
 import { PROTOCOL_MODULES } from '../proxy/protocols.js';
 import { AuditLog } from '../recorder/audit-log.js';
+import { QueryLog } from '../recorder/query-log.js';
 import { SessionLog } from '../recorder/session-log.js';
 import { openStore, type Store } from '../store/store.js';
 import { WebListener, type WebPlugin } from '../web/web-listener.js';
@@ -32,6 +34,11 @@ export class Gateway {
   readonly addresses: Record<string, ListenAddress> = {};
   private admin: AdminSocketServer | null = null;
   private stopping: Promise<void> | null = null;
+  private lifecycleStarted = false;
+  private cutShort!: () => void;
+  /** Resolves when the shutdown grace must be cut short (a second SIGTERM). */
+  private readonly stopNowSignal = new Promise<void>((resolve) => (this.cutShort = resolve));
+  readonly lifecycle: SessionLifecycle;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -40,7 +47,16 @@ export class Gateway {
     readonly access: AccessControl,
     readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.lifecycle = new SessionLifecycle({
+      access,
+      log: new SessionLog(store),
+      audit,
+      node: config.nodeName,
+      logger,
+      control: store.control,
+    });
+  }
 
   static async start(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger;
@@ -89,17 +105,24 @@ export class Gateway {
       data: { version: VERSION, node: config.nodeName, pid: process.pid, store: this.store.kind, config: config.source },
     });
 
+    const store = this.store;
+    const sessions = new SessionLog(store);
     const context: ProxyContext = {
       config,
       access: this.access,
       audit: this.audit,
-      sessions: new SessionLog(this.store),
       metrics: this.metrics,
       logger,
-      store: this.store,
+      lifecycle: this.lifecycle,
+      evidence: { sessions, queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions) },
+      cancelKeys: store.cancelKeys,
     };
     const modules = options.protocols ?? PROTOCOL_MODULES;
+    const recovered = await this.lifecycle.recover();
+    if (recovered > 0) logger.warn('closed sessions a stopped gateway left live', { sessions: recovered });
     for (const module of modules) await module.recover?.(context);
+    await this.lifecycle.start();
+    this.lifecycleStarted = true;
 
     this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger });
     await this.admin.start();
@@ -136,9 +159,19 @@ export class Gateway {
     this.logger.info('listening', { protocol: listener.protocol, address: formatHostPort(address) });
   }
 
+  /**
+   * Graceful stop: listeners stop accepting, live sessions are warned and get the shutdown
+   * grace (`shutdown.grace`), then whatever remains is ended with a reason; every log and
+   * recording is flushed and `gateway.stop` is written. `stopNow()` (a second SIGTERM) cuts
+   * the grace short.
+   */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
       this.abort.abort();
+      if (this.lifecycleStarted) {
+        await this.lifecycle.drain(this.config.shutdown.graceMs, this.stopNowSignal);
+        await this.lifecycle.stop();
+      }
       for (const listener of [...this.listeners].reverse()) {
         await listener.stop().catch((error) => this.logger.error('listener stop failed', { protocol: listener.protocol, error }));
       }
@@ -149,5 +182,11 @@ export class Gateway {
       await this.audit.flush();
       await this.store.close();
     })());
+  }
+
+  /** Ends every live session at once, even while a graceful stop is waiting. */
+  stopNow(): Promise<void> {
+    this.cutShort();
+    return this.stop();
   }
 }

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
-import { isDuration } from './duration.js';
+import { isDuration, parseDuration } from './duration.js';
 import { parseHostPort } from './listener.js';
 
 /**
@@ -23,7 +23,8 @@ export interface GatewayConfig {
   store: { url: string };
   listen: { ssh: string | null; postgres: string | null; kubernetes: string | null; web: string | null };
   tls: { cert: string; key: string; ca: string; generated: boolean };
-  ssh: { hostKey: string; notice: string };
+  ssh: { hostKey: string; notice: string; maxChannelsPerConnection: number };
+  shutdown: { graceMs: number };
   postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number; maxStartupConnections: number };
   recordings: { dir: string };
   web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
@@ -47,6 +48,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'tls.ca', env: 'CUSTOS_TLS_CA', type: 'string', default: '<dataDir>/tls/ca.crt (generated)' },
   { path: 'ssh.hostKey', env: 'CUSTOS_SSH_HOST_KEY', type: 'string', default: '<dataDir>/ssh_host_ed25519_key (generated)' },
   { path: 'ssh.notice', env: 'CUSTOS_SSH_NOTICE', type: 'string', default: 'a line saying the session is recorded, with its id' },
+  { path: 'ssh.maxChannelsPerConnection', env: 'CUSTOS_SSH_MAX_CHANNELS_PER_CONNECTION', type: 'number', default: '10' },
+  { path: 'shutdown.grace', env: 'CUSTOS_SHUTDOWN_GRACE', type: 'string', default: '30s' },
   { path: 'postgres.allowPlaintext', env: 'CUSTOS_POSTGRES_ALLOW_PLAINTEXT', type: 'boolean', default: 'false' },
   { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
   { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
@@ -75,7 +78,8 @@ const fileSchema = z
       .partial()
       .strict(),
     tls: z.object({ cert: z.string(), key: z.string(), ca: z.string() }).partial().strict(),
-    ssh: z.object({ hostKey: z.string(), notice: z.string() }).partial().strict(),
+    ssh: z.object({ hostKey: z.string(), notice: z.string(), maxChannelsPerConnection: z.number().int().min(1) }).partial().strict(),
+    shutdown: z.object({ grace: z.union([z.literal(0), z.string().refine((text) => text === '0' || isDuration(text), { message: 'expected a duration such as 30s (0 ends sessions at once)' })]) }).partial().strict(),
     postgres: z
       .object({
         allowPlaintext: z.boolean(),
@@ -171,7 +175,9 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
     ssh: {
       hostKey: at(file.ssh?.hostKey, inData('ssh_host_ed25519_key')),
       notice: file.ssh?.notice ?? DEFAULT_SSH_NOTICE,
+      maxChannelsPerConnection: file.ssh?.maxChannelsPerConnection ?? 10,
     },
+    shutdown: { graceMs: graceMs(file.shutdown?.grace ?? '30s') },
     postgres: {
       allowPlaintext: file.postgres?.allowPlaintext ?? false,
       maxMessageBytes: file.postgres?.maxMessageBytes ?? 64 * 1024 * 1024,
@@ -187,6 +193,10 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
     admin: { socket: at(file.admin?.socket, inData('admin.sock')) },
     log: { level: file.log?.level ?? 'info' },
   };
+}
+
+function graceMs(value: string | number): number {
+  return value === 0 || value === '0' ? 0 : parseDuration(String(value));
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -1,10 +1,9 @@
 import type { AuditEventInput } from '../store/repositories/audit.js';
-import type { TargetRow } from '../store/repositories/resources.js';
 import type { Store } from '../store/store.js';
 import { decide } from './decision.js';
 import { PolicyError } from './errors.js';
-import { toIdentity, toRole, toTargetRef } from './identity.js';
-import type { Action, Credential, Decision, Grant, Identity, Role } from './model.js';
+import { toIdentity, toRole, toTarget, toTargetRef } from './identity.js';
+import type { Action, Credential, Decision, Grant, Identity, Role, Target } from './model.js';
 import { sshFingerprint } from './ssh-keys.js';
 import { hashToken } from './tokens.js';
 import { viewerRights, type ViewerRights } from './viewer-rights.js';
@@ -18,8 +17,19 @@ export interface ScramCandidates {
   identity: Identity;
   salt: Buffer;
   iterations: number;
-  verifiers: Array<{ tokenId: string; storedKey: Buffer; serverKey: Buffer }>;
+  verifiers: Array<{ tokenId: string; storedKey: Buffer; serverKey: Buffer; expiresAt: Date | null }>;
 }
+
+/** A live session, as re-decided when permissions change. */
+export interface SessionAccess {
+  identityId: string;
+  identityName: string;
+  credential: Credential;
+  targetName: string;
+  action: Action;
+}
+
+export type Recheck = { allow: true } | { allow: false; reason: string };
 
 export interface AccessRequest {
   identity: Identity;
@@ -61,7 +71,7 @@ export class AccessControl {
     const identity = await this.store.resources.identityById(row.identityId);
     if (!identity) throw new PolicyError('unknown_credential', 'the token belongs to no identity');
     void this.store.tokens.touch(row.id, now).catch(() => undefined);
-    return { identity: toIdentity(identity), credential: { id: row.id, kind: 'token' } };
+    return { identity: toIdentity(identity), credential: { id: row.id, kind: 'token', expiresAt: row.expiresAt } };
   }
 
   /**
@@ -93,6 +103,7 @@ export class AccessControl {
         tokenId: token.id,
         storedKey: Buffer.from(token.scramStoredKey, 'base64'),
         serverKey: Buffer.from(token.scramServerKey, 'base64'),
+        expiresAt: token.expiresAt,
       })),
     };
   }
@@ -108,7 +119,7 @@ export class AccessControl {
   }
 
   /** Decides, records the decision, and returns it with the target row (null if unknown). */
-  async authorize(request: AccessRequest, grants: Grant[] = []): Promise<{ decision: Decision; target: TargetRow | null }> {
+  async authorize(request: AccessRequest, grants: Grant[] = []): Promise<{ decision: Decision; target: Target | null }> {
     const now = this.clock();
     const target = await this.store.resources.target(request.targetName);
     let decision: Decision;
@@ -146,7 +157,41 @@ export class AccessControl {
         expiresAt: decision.expiresAt?.toISOString() ?? null,
       },
     });
-    return { decision, target };
+    return { decision, target: target ? toTarget(target) : null };
+  }
+
+  /**
+   * Whether a live session may go on under the permissions as they are now: its identity
+   * still exists, the credential that proved it still does (key still the identity's, token
+   * neither revoked nor expired), and the same action is still allowed on the same target.
+   * Not audited here: the caller records the ending it causes.
+   */
+  async recheck(session: SessionAccess, grants: Grant[] = []): Promise<Recheck> {
+    const now = this.clock();
+    const row = await this.store.resources.identityById(session.identityId);
+    if (!row) return { allow: false, reason: `identity ${session.identityName} was deleted` };
+    const identity = toIdentity(row);
+    const credentialProblem = await this.credentialProblem(identity, session.credential, now);
+    if (credentialProblem) return { allow: false, reason: credentialProblem };
+    const target = await this.store.resources.target(session.targetName);
+    if (!target) return { allow: false, reason: `target ${session.targetName} was deleted` };
+    const decision = decide({ identity, roles: await this.rolesOf(identity), target: toTargetRef(target), action: session.action, grants, now });
+    return decision.allow ? { allow: true } : { allow: false, reason: decision.reason };
+  }
+
+  private async credentialProblem(identity: Identity, credential: Credential, now: Date): Promise<string | null> {
+    if (credential.kind === 'ssh-key') {
+      const fingerprint = credential.id.replace(/^ssh-key:/, '');
+      const owner = await this.store.resources.identityBySshFingerprint(fingerprint);
+      return owner?.identity.id === identity.id ? null : `SSH key ${fingerprint} no longer belongs to ${identity.name}`;
+    }
+    if (credential.kind === 'token') {
+      const token = await this.store.tokens.get(credential.id);
+      if (!token || token.identityId !== identity.id) return `token ${credential.id} no longer exists`;
+      if (token.revokedAt) return `token ${credential.id} was revoked`;
+      if (token.expiresAt && token.expiresAt <= now) return `token ${credential.id} expired at ${token.expiresAt.toISOString()}`;
+    }
+    return null;
   }
 
   /** An authentication that failed before any identity was established. */

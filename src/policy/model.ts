@@ -1,4 +1,4 @@
-import type { RoleSpec } from './resource-schemas.js';
+import type { RoleSpec, TargetSpec } from './resource-schemas.js';
 
 /** Who is acting: a resolved identity, human or bot (bots always have a human owner). */
 export interface Identity {
@@ -13,11 +13,22 @@ export interface Identity {
 export interface Credential {
   id: string;
   kind: 'ssh-key' | 'token' | 'os-user';
+  /** When the credential stops proving the identity (a token's expiry); sessions it opened end then. */
+  expiresAt?: Date | null;
 }
 
 export interface Role {
   name: string;
   spec: RoleSpec;
+}
+
+/** A declared target as the proxies see it (credentials are env:/file: references). */
+export interface Target {
+  name: string;
+  protocol: TargetRef['protocol'];
+  address: string;
+  labels: Record<string, string>;
+  spec: TargetSpec;
 }
 
 export interface TargetRef {

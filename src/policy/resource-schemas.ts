@@ -134,6 +134,8 @@ export const roleSpecSchema = z
         sessions: accessLevel.default('own'),
         queries: accessLevel.default('own'),
         audit: z.boolean().default(false),
+        /** May end live sessions it can see from the viewer. */
+        terminate: z.boolean().default(false),
       })
       .strict()
       .optional(),

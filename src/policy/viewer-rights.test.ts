@@ -6,16 +6,16 @@ const role = (name: string, spec: Record<string, unknown>) => ({ name, spec: rol
 
 describe('viewerRights', () => {
   it('defaults to own sessions and queries, no audit', () => {
-    expect(viewerRights([role('ops', {})])).toEqual({ sessions: 'own', queries: 'own', audit: false });
+    expect(viewerRights([role('ops', {})])).toEqual({ sessions: 'own', queries: 'own', audit: false, terminate: false });
   });
 
   it('takes the widest right among roles', () => {
     expect(
-      viewerRights([role('a', { viewer: { sessions: 'all', queries: 'none' } }), role('b', { viewer: { queries: 'own', audit: true } })]),
-    ).toEqual({ sessions: 'all', queries: 'own', audit: true });
+      viewerRights([role('a', { viewer: { sessions: 'all', queries: 'none' } }), role('b', { viewer: { queries: 'own', audit: true, terminate: true } })]),
+    ).toEqual({ sessions: 'all', queries: 'own', audit: true, terminate: true });
   });
 
   it('can take every right away', () => {
-    expect(viewerRights([role('a', { viewer: { sessions: 'none', queries: 'none' } })])).toEqual({ sessions: 'none', queries: 'none', audit: false });
+    expect(viewerRights([role('a', { viewer: { sessions: 'none', queries: 'none' } })])).toEqual({ sessions: 'none', queries: 'none', audit: false, terminate: false });
   });
 });

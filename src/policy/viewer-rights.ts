@@ -6,6 +6,8 @@ export interface ViewerRights {
   sessions: AccessLevel;
   queries: AccessLevel;
   audit: boolean;
+  /** May end the live sessions it can see. */
+  terminate: boolean;
 }
 
 const RANK: Record<AccessLevel, number> = { none: 0, own: 1, all: 2 };
@@ -16,8 +18,13 @@ const RANK: Record<AccessLevel, number> = { none: 0, own: 1, all: 2 };
  */
 export function viewerRights(roles: Role[]): ViewerRights {
   const declared = roles.map((role) => role.spec.viewer).filter((viewer) => viewer !== undefined);
-  if (declared.length === 0) return { sessions: 'own', queries: 'own', audit: false };
+  if (declared.length === 0) return { sessions: 'own', queries: 'own', audit: false, terminate: false };
   const widest = (field: 'sessions' | 'queries'): AccessLevel =>
     declared.map((viewer) => viewer[field]).reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'none' as AccessLevel);
-  return { sessions: widest('sessions'), queries: widest('queries'), audit: declared.some((viewer) => viewer.audit) };
+  return {
+    sessions: widest('sessions'),
+    queries: widest('queries'),
+    audit: declared.some((viewer) => viewer.audit),
+    terminate: declared.some((viewer) => viewer.terminate),
+  };
 }

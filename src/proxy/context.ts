@@ -4,27 +4,34 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { AccessControl } from '../policy/access-control.js';
 import type { AuditLog } from '../recorder/audit-log.js';
+import type { QueryLog, QueryLogOptions } from '../recorder/query-log.js';
 import type { SessionLog } from '../recorder/session-log.js';
-import type { Store } from '../store/store.js';
+import type { CancelKeyStore } from './cancel-keys.js';
+import type { SessionLifecycle } from './lifecycle/session-lifecycle.js';
 
-/** What every protocol front end is given by the gateway. */
+/**
+ * What every protocol front end is given by the gateway: seams, never the store. Evidence
+ * goes through the recorder (session log, query log, recordings), decisions through policy,
+ * the life of each session through the shared lifecycle.
+ */
 export interface ProxyContext {
   config: GatewayConfig;
   access: AccessControl;
   audit: AuditLog;
-  sessions: SessionLog;
   metrics: Metrics;
   logger: Logger;
-  /**
-   * For recorder components the protocol builds (session recorders, the query log). Proxies
-   * reach evidence and policy through recorder/ and policy/, not through the store directly.
-   */
-  store: Store;
+  lifecycle: SessionLifecycle;
+  evidence: {
+    sessions: SessionLog;
+    queryLog(options: QueryLogOptions): QueryLog;
+  };
+  cancelKeys: CancelKeyStore;
 }
 
 /**
- * A protocol the gateway can serve. `recover` runs once at start, before listening, to
- * finish what a crash of this node left open (live sessions, unfinished recordings).
+ * A protocol the gateway can serve. `recover` runs once at start, before listening, after
+ * the lifecycle has closed the sessions a crash left live, for what only the protocol knows
+ * (PostgreSQL: cancel keys of the dead process).
  */
 export interface ProtocolModule {
   protocol: 'ssh' | 'postgres' | 'kubernetes';

@@ -123,7 +123,7 @@ describe('QueryLog', () => {
     const quick = session.begin({ protocol: 'simple', statement: 'quick' });
     const slow = session.begin({ protocol: 'simple', statement: 'slow' });
     session.finish(quick, { status: 'ok' }); // its insert now waits at the gate
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the sweep queues slow as unfinished meanwhile
+    await waitFor(() => slow.written === 1, { what: 'the sweep to queue slow as unfinished' });
     session.finish(slow, { status: 'ok', commandTag: 'SELECT 1' }); // its completion is queued before its row is written
     calls.gate = null;
     release();

@@ -455,6 +455,11 @@ export class SessionQueries {
     }
   }
 
+  /** Statements captured so far. */
+  get statements(): number {
+    return this.nextSeq - 1;
+  }
+
   /** Statements sent upstream whose outcome is not known yet. */
   get openCount(): number {
     return this.openNow;

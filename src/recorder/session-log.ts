@@ -1,6 +1,17 @@
 import type { Identity, Credential } from '../policy/model.js';
-import type { SessionRow } from '../store/repositories/sessions.js';
+import type { FileOperationRow, PortForwardRow, SessionChannelRow, SessionRow } from '../store/repositories/sessions.js';
 import type { Store } from '../store/store.js';
+import { FileOperationLog, type FileOperationLogOptions } from './file-operation-log.js';
+
+/** One channel of a session (an SSH session channel, a Kubernetes exec stream): its row. */
+export type ChannelRecord = SessionChannelRow;
+export type ChannelPatch = Partial<Omit<SessionChannelRow, 'sessionId' | 'channelId'>>;
+/** One port forward of a session, refused ones included. */
+export type PortForwardRecord = Omit<PortForwardRow, 'id'>;
+export type PortForwardPatch = Partial<Omit<PortForwardRow, 'id' | 'sessionId'>>;
+export type FileOperationRecord = Omit<FileOperationRow, 'id'>;
+/** A session as stored (evidence tags, state, digests). */
+export type SessionRecord = SessionRow;
 
 export interface SessionStart {
   id: string;
@@ -34,10 +45,52 @@ export interface SessionEnd {
 /**
  * Session rows and their start/end audit events, written together: the `session.start`
  * event carries the evidence tags, the `session.end` event carries the recording digests
- * that `custos verify` and the viewer check the files against.
+ * that `custos verify` and the viewer check the files against. Also the rows that hang off
+ * a session: channels, port forwards, file operations, live progress. The proxies write
+ * their evidence through this, never through the store.
  */
 export class SessionLog {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<Store, 'sessions'>) {}
+
+  addChannel(row: ChannelRecord): Promise<void> {
+    return this.store.sessions.addChannel(row);
+  }
+
+  updateChannel(sessionId: string, channelId: number, patch: ChannelPatch): Promise<void> {
+    return this.store.sessions.updateChannel(sessionId, channelId, patch);
+  }
+
+  channels(sessionId: string): Promise<ChannelRecord[]> {
+    return this.store.sessions.channels(sessionId);
+  }
+
+  addPortForward(row: PortForwardRecord): Promise<number> {
+    return this.store.sessions.addPortForward(row);
+  }
+
+  updatePortForward(id: number, patch: PortForwardPatch): Promise<void> {
+    return this.store.sessions.updatePortForward(id, patch);
+  }
+
+  /** A batched writer of one session's file operations (SFTP, scp). */
+  fileOperations(options: FileOperationLogOptions = {}): FileOperationLog {
+    return new FileOperationLog(this.store, options);
+  }
+
+  /** The main recording's path while the session is live (its digest comes with `end`). */
+  setRecordingPath(sessionId: string, path: string): Promise<void> {
+    return this.store.sessions.setRecordingPath(sessionId, path);
+  }
+
+  /** Live progress (last activity, bytes, statements) for `sessions ls --state live`. */
+  activity(sessionId: string, lastActivityAt: Date, stats: Record<string, unknown>): Promise<void> {
+    return this.store.sessions.updateActivity(sessionId, lastActivityAt, stats);
+  }
+
+  /** Sessions a node left `live` (it stopped without ending them). */
+  liveOnNode(node: string): Promise<SessionRecord[]> {
+    return this.store.sessions.liveOnNode(node);
+  }
 
   async open(start: SessionStart): Promise<void> {
     const startedAt = start.startedAt ?? new Date();

@@ -10,6 +10,8 @@ import { StoreError } from './errors.js';
 import { acquireDirLock } from './dir-lock.js';
 import { MIGRATIONS_FOLDER } from './migrations-folder.js';
 import * as schema from './schema/index.js';
+import type { ControlChannel } from '../core/control-notice.js';
+import { pgliteControlChannel, postgresControlChannel } from './control-listener.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -18,6 +20,8 @@ export interface Database {
   db: Db;
   /** Runs one SQL statement outside drizzle (health checks, tests). */
   ping(): Promise<void>;
+  /** Control notices (LISTEN custos_control). */
+  control: ControlChannel;
   close(): Promise<void>;
 }
 
@@ -65,6 +69,7 @@ async function connectPglite(dataDir: string, options: ConnectOptions): Promise<
     ping: async () => {
       await client.query('select 1');
     },
+    control: pgliteControlChannel(client),
     close: async () => {
       await client.close();
       await lock.release();
@@ -91,6 +96,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Da
     ping: async () => {
       await pool.query('select 1');
     },
+    control: postgresControlChannel(url),
     close: () => pool.end(),
   };
 }

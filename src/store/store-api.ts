@@ -1,3 +1,4 @@
+import type { ControlChannel } from '../core/control-notice.js';
 import type { StoreKind } from './connect.js';
 import type { Repositories } from './repositories/index.js';
 
@@ -14,6 +15,8 @@ export interface Store extends Repositories {
   /** The store URL with any password masked. */
   readonly location: string;
   health(): Promise<StoreHealth>;
+  /** Control notices from every process sharing the store (session kills, permission changes). */
+  readonly control: ControlChannel;
   close(): Promise<void>;
 }
 

@@ -24,6 +24,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     kind,
     location: redactUrl(url),
     health: () => measureHealth(kind, () => database.ping()),
+    control: database.control,
     close: () => database.close(),
   };
 }

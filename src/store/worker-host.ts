@@ -18,8 +18,21 @@ try {
     string,
     Record<string, (...args: unknown[]) => Promise<unknown>>
   >;
+  let unsubscribe: (() => Promise<void>) | null = null;
   port.on('message', async (message: ToWorker) => {
     try {
+      if (message.type === 'subscribe') {
+        unsubscribe ??= await database.control.subscribe((notice) => send({ type: 'notice', notice }));
+        send({ type: 'result', id: message.id, value: null });
+        return;
+      }
+      if (message.type === 'unsubscribe') {
+        const stop = unsubscribe;
+        unsubscribe = null;
+        await stop?.();
+        send({ type: 'result', id: message.id, value: null });
+        return;
+      }
       if (message.type === 'call') {
         const [name, method] = message.method.split('.') as [string, string];
         const fn = repositories[name]?.[method];

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ControlChannel, ControlNotice } from '../core/control-notice.js';
 import { redactUrl, type ConnectOptions } from './connect.js';
 import { StoreError } from './errors.js';
 import { REPOSITORY_NAMES, type Repositories } from './repositories/index.js';
@@ -42,7 +43,12 @@ export async function openWorkerStore(url: string, options: ConnectOptions): Pro
     worker.once('exit', (code) => reject(new StoreError('unavailable', `the store worker exited (${code}) before it was ready`)));
   });
 
+  const noticeListeners = new Set<(notice: ControlNotice) => void>();
   worker.on('message', (message: FromWorker) => {
+    if (message.type === 'notice') {
+      for (const listener of noticeListeners) listener(message.notice);
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
     const waiter = pending.get(message.id);
     if (!waiter) return;
@@ -80,12 +86,24 @@ export async function openWorkerStore(url: string, options: ConnectOptions): Pro
     );
   }
 
+  const control: ControlChannel = {
+    async subscribe(listener) {
+      if (noticeListeners.size === 0) await request({ type: 'subscribe' });
+      noticeListeners.add(listener);
+      return async () => {
+        if (!noticeListeners.delete(listener) || noticeListeners.size > 0 || dead) return;
+        await request({ type: 'unsubscribe' }).catch(() => undefined);
+      };
+    },
+  };
+
   let closing: Promise<void> | null = null;
   return {
     ...(repositories as unknown as Repositories),
     kind: 'pglite',
     location: redactUrl(url),
     health: () => measureHealth('pglite', async () => void (await request({ type: 'ping' }))),
+    control,
     close: () =>
       (closing ??= (async () => {
         if (!dead) await request({ type: 'close' }).catch(() => undefined);

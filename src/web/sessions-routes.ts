@@ -6,7 +6,9 @@ import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './par
 import { fileSha256, locateRecording } from './recording-files.js';
 import { recordingsOf, visibleSession } from './session-access.js';
 import { scopeFor, viewerOf } from './viewer-context.js';
-import { WebError } from './errors.js';
+import { badRequest, forbidden, WebError } from './errors.js';
+import { requestSessionTermination } from '../recorder/session-termination.js';
+import { RecorderError } from '../recorder/errors.js';
 
 const listQuery = z
   .object({
@@ -23,6 +25,8 @@ const listQuery = z
   .strict();
 
 const sessionCursor = z.object({ t: z.string(), id: z.string() });
+
+const terminateBody = z.object({ reason: z.string().trim().min(1).max(1000) }).strict();
 
 /** GET /api/sessions, /api/sessions/:id and /api/sessions/:id/verify. */
 export function registerSessionRoutes(app: FastifyInstance, deps: { store: Store; config: GatewayConfig }): void {
@@ -63,6 +67,24 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { store: Store
       portForwards: detail.portForwards,
       recordings: recordingsOf(detail).map(({ path: _p, ...recording }) => recording),
     };
+  });
+
+  /**
+   * Ends a live session the viewer can see, wherever it runs (role right `viewer.terminate`);
+   * the `session.terminate` event names the signed-in identity as the actor.
+   */
+  app.post<{ Params: { id: string } }>('/api/sessions/:id/terminate', async (request) => {
+    const viewer = viewerOf(request);
+    if (!viewer.rights.terminate) throw forbidden('your roles do not allow ending sessions (viewer.terminate)');
+    const parsed = terminateBody.safeParse(request.body);
+    if (!parsed.success) throw badRequest('send {"reason": "<why>"} as JSON');
+    const detail = await visibleSession(store, viewer, request.params.id);
+    try {
+      return await requestSessionTermination(store, { sessionId: detail.session.id, actor: viewer.identity.name, reason: parsed.data.reason });
+    } catch (err) {
+      if (err instanceof RecorderError && err.code === 'not_live') throw new WebError('conflict', err.message, 409);
+      throw err;
+    }
   });
 
   /**

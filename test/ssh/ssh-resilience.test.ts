@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
@@ -188,8 +188,12 @@ describe('the gateway process', () => {
       const id = /\(session (ses_[a-z0-9]+)\)/.exec(notice)![1]!;
       term.write('echo BEFORE-$((40+2))-CRASH\r');
       await term.waitFor('BEFORE-42-CRASH');
-      // Recordings reach the disk within a second; give it that second.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Recordings reach the disk within a second: wait until the marker is in the file.
+      const recordings = join(files.dataDir, 'recordings');
+      await waitFor(
+        () => readdirSync(recordings, { recursive: true }).map(String).filter((name) => name.endsWith(`${id}.0.cast`)).some((name) => readFileSync(join(recordings, name), 'utf8').includes('BEFORE-42-CRASH')),
+        { what: 'the output to reach the recording on disk' },
+      );
       await first.kill();
       await term.exited;
 

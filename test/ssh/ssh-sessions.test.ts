@@ -56,9 +56,14 @@ describe('interactive shell', () => {
     const [live] = await store().sessions.list({ identity: 'alice', state: 'live' });
     expect(live?.recordingPath).toMatch(/\/ses_[a-z0-9]+\.0\.cast$/);
     term.resize(120, 40);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    term.write('stty size\r');
-    await term.waitFor('40 120');
+    // The window change travels on its own; ask until the shell sees it.
+    await waitFor(async () => {
+      term.write('stty size\r');
+      return term.waitFor('40 120', 500).then(
+        () => true,
+        () => false,
+      );
+    }, { what: 'the shell to see the new size' });
     term.write('exit\r');
     await term.exited;
 
@@ -204,9 +209,9 @@ describe('session limits and refusals', () => {
   it('ends a session at the maxSessionTTL of its role, telling the operator', async () => {
     const result = await f.run(f.keys.carol, `${f.login}@web1`, ['echo started; sleep 30; echo never']);
     expect(result.stdout.toString()).toBe('started\n');
-    expect(result.stderr).toMatch(/custos: this session reached its time limit \(maxSessionTTL, [^)]+\) and is closed/);
+    expect(result.stderr).toMatch(/custos: the session reached its maximum lifetime \(maxSessionTTL of role brief, [^)]+\) and is closed/);
     const detail = await lastSession('carol');
-    expect(detail.session.endReason).toBe('maxSessionTTL reached');
+    expect(detail.session.endReason).toBe('the session reached its maximum lifetime (maxSessionTTL of role brief)');
     expect(detail.session).toMatchObject({ identityKind: 'bot', identityOwner: 'alice' });
   });
 

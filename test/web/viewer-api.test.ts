@@ -94,7 +94,7 @@ describe('sign-in', () => {
     expect(cookie).toContain('SameSite=Strict');
     expect(cookie).not.toContain('Secure'); // plain HTTP listener; Secure under web.tls
     const body = (await response.json()) as { rights: unknown; csrfToken: string };
-    expect(body.rights).toEqual({ sessions: 'own', queries: 'own', audit: false });
+    expect(body.rights).toEqual({ sessions: 'own', queries: 'own', audit: false, terminate: false });
     expect(body.csrfToken.length).toBeGreaterThan(20);
     const me = await json<{ identity: { name: string } }>('alice', '/api/me');
     expect(me.identity.name).toBe('alice');

@@ -2,6 +2,7 @@ export interface Rights {
   sessions: 'none' | 'own' | 'all';
   queries: 'none' | 'own' | 'all';
   audit: boolean;
+  terminate: boolean;
 }
 
 export interface Me {

@@ -17,8 +17,8 @@ export function registerSessions(program: Command): void {
     .description('list sessions, newest first')
     .option('--identity <name>', 'sessions of this identity')
     .option('--target <name>', 'sessions on this target')
-    .option('--since <when>', 'started after: a duration back from now (24h) or a timestamp')
-    .option('--until <when>', 'started before: a duration back from now or a timestamp')
+    .option('--since <when>', 'sessions still running at or ended after this: a duration back from now (24h) or a timestamp')
+    .option('--until <when>', 'sessions started at or before this: a duration back from now or a timestamp')
     .option('--state <state>', 'live | closed | interrupted')
     .option('--protocol <protocol>', 'ssh | postgres | kubernetes')
     .option('--ticket <ticket>', 'sessions under this approval ticket')
@@ -37,6 +37,7 @@ export function registerSessions(program: Command): void {
         limit: Number(options.limit),
       })) as Array<Wire<SessionRow>>;
       if (options.format === 'json') return print(rows.map((row) => JSON.stringify(row)).join('\n'));
+      if (options.state === 'live') return print(liveTable(rows));
       print(
         formatTable(
           ['ID', 'STARTED', 'DURATION', 'STATE', 'PROTOCOL', 'IDENTITY', 'TARGET', 'AS', 'CLIENT', 'TICKET'],
@@ -56,6 +57,22 @@ export function registerSessions(program: Command): void {
       );
     });
 
+  withConfigOption(sessions.command('kill'))
+    .description('end a live session, whichever gateway holds it; the client is told who ended it and why')
+    .argument('<id>', 'session id (ses_…)')
+    .option('--reason <text>', 'why (shown to the client, kept in the audit log)', 'no reason given')
+    .action(async (id: string, options: { reason: string }, command: Command) => {
+      const outcome = (await runCliOperation(configFor(command), 'sessions.kill', { id, reason: options.reason })) as {
+        node: string;
+        seq: number;
+        ended: boolean;
+        endReason: string | null;
+      };
+      if (outcome.ended) return print(`session ${id} ended: ${outcome.endReason ?? 'ended'} (session.terminate event #${outcome.seq})`);
+      print(`termination of session ${id} requested (session.terminate event #${outcome.seq}), but gateway node ${outcome.node} has not ended it yet`);
+      process.exitCode = 1;
+    });
+
   withConfigOption(sessions.command('show'))
     .description('one session: its evidence tags, recordings (checked against their digests), channels, file operations and port forwards')
     .argument('<id>', 'session id (ses_…)')
@@ -67,6 +84,28 @@ export function registerSessions(program: Command): void {
       print(describeSession(show as unknown as SessionShowWire));
       if ([show.recording, ...show.channelRecordings].some((check) => check && check.expected && !check.matches)) process.exitCode = 1;
     });
+}
+
+/** Live sessions: where they run, since when, and what passed so far. */
+function liveTable(rows: Array<Wire<SessionRow>>): string {
+  return formatTable(
+    ['ID', 'STARTED', 'NODE', 'LAST ACTIVITY', 'PROTOCOL', 'IDENTITY', 'TARGET', 'AS', 'BYTES OUT/IN', 'STATEMENTS'],
+    rows.map((row) => {
+      const stats = (row.stats ?? {}) as { bytesToClient?: number; bytesFromClient?: number; statements?: number };
+      return [
+        row.id,
+        shortTime(row.startedAt),
+        row.node,
+        shortTime(row.lastActivityAt ?? row.startedAt),
+        row.protocol,
+        row.identityName,
+        row.target,
+        row.login ?? row.database,
+        `${stats.bytesToClient ?? 0}/${stats.bytesFromClient ?? 0}`,
+        row.protocol === 'postgres' ? String(stats.statements ?? 0) : null,
+      ];
+    }),
+  );
 }
 
 interface SessionShowWire {

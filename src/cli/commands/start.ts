@@ -13,15 +13,18 @@ export function registerStart(program: Command): void {
       const gateway = await Gateway.start(config, { logger });
       logger.info('custos is ready', { addresses: Object.fromEntries(Object.entries(gateway.addresses).map(([k, v]) => [k, `${v.host}:${v.port}`])) });
       await new Promise<void>((resolve) => {
+        let signals = 0;
+        // The first signal stops gracefully (live sessions get shutdown.grace); a second ends them at once.
         const shutdown = (signal: string) => {
-          logger.info('shutting down', { signal });
-          gateway.stop().then(resolve, (error) => {
+          signals += 1;
+          logger.info(signals === 1 ? 'shutting down' : 'shutting down now', { signal, graceMs: signals === 1 ? config.shutdown.graceMs : 0 });
+          (signals === 1 ? gateway.stop() : gateway.stopNow()).then(resolve, (error) => {
             logger.error('shutdown failed', { error });
             resolve();
           });
         };
-        process.once('SIGINT', () => shutdown('SIGINT'));
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.on('SIGINT', () => shutdown('SIGINT'));
+        process.on('SIGTERM', () => shutdown('SIGTERM'));
       });
       logger.info('stopped');
     });

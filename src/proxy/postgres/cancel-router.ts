@@ -3,7 +3,7 @@ import net from 'node:net';
 import { errorMessage } from '../../core/errors.js';
 import { parseHostPort } from '../../core/listener.js';
 import type { Logger } from '../../core/logger.js';
-import type { Store } from '../../store/store.js';
+import type { CancelKeyStore } from '../cancel-keys.js';
 import { cancelRequest } from './protocol/frontend-serializer.js';
 
 export interface IssuedKey {
@@ -19,7 +19,7 @@ export interface IssuedKey {
  */
 export class CancelRouter {
   constructor(
-    private readonly store: Pick<Store, 'cancelKeys'>,
+    private readonly keys: CancelKeyStore,
     private readonly node: string,
     private readonly logger: Logger,
   ) {}
@@ -28,7 +28,7 @@ export class CancelRouter {
     for (let attempt = 0; attempt < 10; attempt++) {
       const processId = randomInt(1, 0x7fffffff);
       const secretKey = randomBytes(4);
-      const inserted = await this.store.cancelKeys.insert({
+      const inserted = await this.keys.insert({
         processId,
         secretKey: hashSecret(secretKey),
         sessionId,
@@ -44,12 +44,12 @@ export class CancelRouter {
   }
 
   async release(sessionId: string): Promise<void> {
-    await this.store.cancelKeys.deleteForSession(sessionId);
+    await this.keys.deleteForSession(sessionId);
   }
 
   /** Forwards a client's CancelRequest; returns the session it cancelled, or null for an unknown key. */
   async route(processId: number, secretKey: Buffer): Promise<string | null> {
-    const row = await this.store.cancelKeys.get(processId);
+    const row = await this.keys.get(processId);
     if (!row) return null;
     const expected = Buffer.from(row.secretKey, 'hex');
     const given = Buffer.from(hashSecret(secretKey), 'hex');

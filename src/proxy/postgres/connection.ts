@@ -1,11 +1,8 @@
 import type net from 'node:net';
 import { errorMessage } from '../../core/errors.js';
 import { resolveSecretRef } from '../../core/secret-ref.js';
-import type { Decision, Identity } from '../../policy/model.js';
-import { newId } from '../../policy/ids.js';
-import type { TargetSpec } from '../../policy/resource-schemas.js';
+import type { Credential, Decision, Identity, Target } from '../../policy/model.js';
 import type { QueryLog } from '../../recorder/query-log.js';
-import type { TargetRow } from '../../store/repositories/resources.js';
 import type { ProxyContext } from '../context.js';
 import { sendCancel, type CancelRouter } from './cancel-router.js';
 import { negotiate, NegotiationError, type NegotiationState } from './negotiation.js';
@@ -156,7 +153,7 @@ function readRequest(parameters: Map<string, string>): ClientRequest {
 
 interface Authenticated {
   identity: Identity;
-  tokenId: string;
+  credential: Credential;
 }
 
 /** SCRAM-SHA-256 (-PLUS over TLS) against the identity's live tokens. */
@@ -205,7 +202,8 @@ async function authenticate(
     });
   }
   socket.write(authenticationSaslFinal(result.serverFinal));
-  return { identity: candidates!.identity, tokenId: result.tokenId };
+  const expiresAt = candidates!.verifiers.find((verifier) => verifier.tokenId === result.tokenId)?.expiresAt ?? null;
+  return { identity: candidates!.identity, credential: { id: result.tokenId, kind: 'token', expiresAt } };
 }
 
 async function startSession(
@@ -217,12 +215,11 @@ async function startSession(
   deps: ConnectionDeps,
 ): Promise<void> {
   const { context, queryLog } = deps;
-  const { identity } = authenticated;
-  const sessionId = newId('ses');
-  const credential = { id: authenticated.tokenId, kind: 'token' as const };
+  const { identity, credential } = authenticated;
+  const sessionId = context.lifecycle.newSessionId();
 
   let decision: Decision;
-  let target: TargetRow | null;
+  let target: Target | null;
   try {
     ({ decision, target } = await context.access.authorize({
       identity,
@@ -244,29 +241,30 @@ async function startSession(
     throw new Refusal({ code: '57P03', message: 'the gateway cannot record statements right now, so no session can start', detail: queryLog.failed.message });
   }
 
-  const spec = target.spec as TargetSpec;
+  const spec = target.spec;
   const dbUser = decision.dbUser!;
   const database = spec.database ?? target.name;
-  const session = { id: sessionId, identityName: identity.name, target: target.name, protocol: 'postgres' as const };
+  const live = context.lifecycle.open({
+    id: sessionId,
+    protocol: 'postgres',
+    identity,
+    credential,
+    target: { name: target.name, address: target.address },
+    action: { kind: 'postgres.connect', dbUser },
+    decision,
+    login: dbUser,
+    database,
+    clientAddr,
+  });
   try {
-    await context.sessions.open({
-      id: sessionId,
-      protocol: 'postgres',
-      identity,
-      credential,
-      target: { name: target.name, address: target.address },
-      login: dbUser,
-      database,
-      clientAddr,
-      node: context.config.nodeName,
-      grant: decision.grant ?? null,
-      expiresAt: decision.expiresAt ?? null,
-      roles: decision.roles,
-    });
-  } catch (err) {
-    context.logger.error('postgres: cannot open the session record; refusing', { error: errorMessage(err) });
+    await live.opened;
+  } catch {
     throw new Refusal({ code: '58000', message: 'the gateway cannot record the session right now, so access is refused' });
   }
+  const refuseEnded = async (reason: string, fields: Omit<ErrorFields, 'severity'>): Promise<never> => {
+    await live.close({ reason });
+    throw new Refusal(fields);
+  };
 
   let upstream: UpstreamConnection;
   try {
@@ -282,13 +280,14 @@ async function startSession(
     });
   } catch (err) {
     const message = errorMessage(err);
-    await context.sessions
-      .end(session, { state: 'closed', reason: `upstream login failed: ${message}` })
-      .catch((error) => context.logger.error('could not end a session record', { sessionId, error }));
-    throw new Refusal({
+    return refuseEnded(`upstream login failed: ${message}`, {
       code: SqlState.rejectedConnection,
       message: `the gateway could not log in to target "${target.name}" as database user "${dbUser}": ${message}`,
     });
+  }
+  if (live.termination) {
+    upstream.socket.destroy();
+    return refuseEnded(live.termination.reason, { code: SqlState.adminShutdown, message: `terminating connection: ${live.termination.message}` });
   }
 
   const queries = queryLog.openSession({
@@ -299,7 +298,7 @@ async function startSession(
     database,
     dbUser,
   });
-  const tracker = new StatementTracker(queries, context.logger.child({ sessionId }));
+  const tracker = new StatementTracker(queries, live.logger);
   for (const [name, value] of upstream.parameters) tracker.setParameter(name, value);
 
   let key: { processId: number; secretKey: Buffer };
@@ -308,7 +307,7 @@ async function startSession(
   } catch (err) {
     upstream.socket.destroy();
     const stats = await queries.close('the session could not start');
-    await context.sessions.end(session, { state: 'closed', reason: `could not issue a cancel key: ${errorMessage(err)}`, stats: { queries: stats } }).catch(() => undefined);
+    await live.close({ reason: `could not issue a cancel key: ${errorMessage(err)}`, stats: { queries: stats } });
     throw new Refusal({ code: '58000', message: 'the gateway could not set up the session' });
   }
 
@@ -330,27 +329,28 @@ async function startSession(
     tracker,
     queryLog,
     maxMessageBytes: context.config.postgres.maxMessageBytes,
-    expiresAt: decision.expiresAt ?? null,
-    expiryMessage: `terminating connection: the session reached its maximum lifetime (maxSessionTTL of role ${decision.roles.join(', ')})`,
     logger: context.logger,
+    onBytes: (toClient, fromClient) => live.transferred(toClient, fromClient),
     cancelUpstream: () => sendCancel(target.address, upstream.processId, upstream.secretKey),
     onViolation: (code, reason) => deps.violations.report({ code, reason, clientAddr, identity: identity.name, sessionId }),
     pendingClientBytes,
     pendingUpstreamBytes: upstream.rest,
   });
+  live.progress = () => ({ statements: queries.statements });
   deps.onSessionStart(sessionId, bridge);
   deps.metric('session');
   bridge.start();
+  live.handle({
+    terminate: (ending) =>
+      bridge.terminate({ code: SqlState.adminShutdown, message: `terminating connection: ${ending.message}`, reason: ending.reason }),
+  });
   const outcome = await bridge.done;
   deps.onSessionEnd(sessionId);
 
   const stats = await queries.close(outcome.reason);
   await deps.cancel.release(sessionId).catch((error) => context.logger.warn('could not remove a cancel key', { sessionId, error: errorMessage(error) }));
-  await context.sessions
-    .end(session, {
-      state: 'closed',
-      reason: outcome.reason,
-      stats: { queries: stats, bytesFromClient: outcome.bytesFromClient, bytesFromUpstream: outcome.bytesFromUpstream, terminatedByGateway: outcome.terminatedByGateway },
-    })
-    .catch((error) => context.logger.error('could not record the end of a session', { sessionId, error }));
+  await live.close({
+    reason: outcome.reason,
+    stats: { queries: stats, bytesFromClient: outcome.bytesFromClient, bytesFromUpstream: outcome.bytesFromUpstream, terminatedByGateway: outcome.terminatedByGateway },
+  });
 }

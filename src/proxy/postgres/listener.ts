@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Listener, ListenAddress } from '../../core/listener.js';
 import { parseHostPort } from '../../core/listener.js';
-import { QueryLog } from '../../recorder/query-log.js';
+import type { QueryLog } from '../../recorder/query-log.js';
 import type { ProxyContext } from '../context.js';
 import { ProxyError } from '../errors.js';
 import { CancelRouter } from './cancel-router.js';
@@ -34,11 +34,11 @@ export class PostgresListener implements Listener {
   private readonly connectionCount: (labels: Record<string, string>) => void;
 
   constructor(private readonly context: ProxyContext) {
-    const { metrics, logger, store } = context;
+    const { metrics, logger } = context;
     const written = metrics.counter('custos_postgres_statements_recorded_total', 'Captured PostgreSQL statements written to the query log');
     const queryLogFailures = metrics.counter('custos_postgres_query_log_failures_total', 'Times the query log could not be written');
-    this.queryLog = new QueryLog(store, { logger, onWritten: (rows) => written({}, rows), onFailure: () => queryLogFailures() });
-    this.cancel = new CancelRouter(store, context.config.nodeName, logger);
+    this.queryLog = context.evidence.queryLog({ logger, onWritten: (rows) => written({}, rows), onFailure: () => queryLogFailures() });
+    this.cancel = new CancelRouter(context.cancelKeys, context.config.nodeName, logger);
     const violations = metrics.counter('custos_postgres_protocol_violations_total', 'PostgreSQL connections ended for hostile or malformed input');
     this.violations = new ViolationReporter(context.audit, logger, (code) => violations({ code }));
     const count = metrics.counter('custos_postgres_connections_total', 'PostgreSQL connections by outcome');
@@ -72,12 +72,12 @@ export class PostgresListener implements Listener {
     return { host: address.address, port: address.port };
   }
 
-  /** Stops accepting, ends live sessions with 57P01, and writes what the query log holds. */
-  async stop(options: { graceMs?: number } = {}): Promise<void> {
+  /**
+   * Stops accepting; the lifecycle has drained the sessions by now, so what is left (a
+   * session still setting up) ends with 57P01; then the query log writes what it holds.
+   */
+  async stop(): Promise<void> {
     this.server?.close();
-    if (options.graceMs && this.bridges.size > 0) {
-      await Promise.race([Promise.allSettled([...this.connections]), new Promise((resolve) => setTimeout(resolve, options.graceMs))]);
-    }
     for (const bridge of this.bridges.values()) {
       bridge.terminate({ code: SqlState.adminShutdown, message: 'terminating connection: the gateway is shutting down', reason: 'the gateway shut down' });
     }

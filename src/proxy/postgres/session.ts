@@ -19,10 +19,9 @@ export interface BridgeOptions {
   tracker: StatementTracker;
   queryLog: QueryLog;
   maxMessageBytes: number;
-  /** When the session must end (maxSessionTTL), and how to say so. */
-  expiresAt: Date | null;
-  expiryMessage: string;
   logger: Logger;
+  /** Bytes passed each way (live progress). */
+  onBytes: (toClient: number, fromClient: number) => void;
   /** Asks the upstream to cancel what is running (its own CancelRequest). */
   cancelUpstream: () => Promise<void>;
   onViolation: (code: string, reason: string) => void;
@@ -33,7 +32,7 @@ export interface BridgeOptions {
 
 export interface BridgeOutcome {
   reason: string;
-  /** True when the gateway ended the session (TTL, violation, shutdown, query log failure). */
+  /** True when the gateway ended the session (kill, TTL, revocation, violation, shutdown, query log failure). */
   terminatedByGateway: boolean;
   bytesFromClient: number;
   bytesFromUpstream: number;
@@ -55,9 +54,6 @@ const PIPELINE_LOW = 10_000;
 /** How long a termination waits for the upstream to reach a message boundary. */
 const TERMINATION_GRACE_MS = 3000;
 
-/** setTimeout's delay is a 32-bit signed integer; longer TTLs re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * The running half of a PostgreSQL session: bytes flow both ways as they arrive, while a
  * parser reads a view of them for capture. Client messages are captured before their bytes
@@ -78,7 +74,6 @@ export class PostgresBridge {
   private bytesFromUpstream = 0;
   private clientClosed = false;
   private upstreamClosed = false;
-  private ttlTimer: NodeJS.Timeout | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => void> = [];
   private finished = false;
@@ -113,7 +108,6 @@ export class PostgresBridge {
       ),
     );
     if (queryLog.congested) this.setPaused(PAUSE_LOG_CONGESTED, true);
-    this.armTtl();
 
     // Either side may have gone while the session was being set up.
     if (client.destroyed) this.clientGone('the client closed the connection');
@@ -145,6 +139,7 @@ export class PostgresBridge {
 
   private readonly onClientData = (chunk: Buffer): void => {
     this.bytesFromClient += chunk.length;
+    this.options.onBytes(0, chunk.length);
     try {
       this.frontend.parse(chunk, this.onClientMessage);
     } catch (err) {
@@ -189,6 +184,7 @@ export class PostgresBridge {
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     this.bytesFromUpstream += chunk.length;
+    this.options.onBytes(chunk.length, 0);
     const { tracker } = this.options;
     try {
       if (this.terminating) {
@@ -236,22 +232,6 @@ export class PostgresBridge {
     else if (before !== 0 && this.paused === 0 && !this.clientClosed) this.options.client.resume();
   }
 
-  private armTtl(): void {
-    const { expiresAt } = this.options;
-    if (!expiresAt) return;
-    const delay = expiresAt.getTime() - Date.now();
-    if (delay <= 0) {
-      this.expire();
-      return;
-    }
-    this.ttlTimer = setTimeout(() => (delay > MAX_TIMER_MS ? this.armTtl() : this.expire()), Math.min(delay, MAX_TIMER_MS));
-    this.ttlTimer.unref();
-  }
-
-  private expire(): void {
-    this.terminate({ code: SqlState.adminShutdown, message: this.options.expiryMessage, reason: 'the session reached its maximum lifetime (maxSessionTTL)' });
-  }
-
   private completeTermination(): void {
     const termination = this.terminating!;
     const { client } = this.options;
@@ -294,7 +274,6 @@ export class PostgresBridge {
   private maybeFinish(): void {
     if (!this.clientClosed || !this.upstreamClosed || this.finished) return;
     this.finished = true;
-    if (this.ttlTimer) clearTimeout(this.ttlTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.resolveDone({

@@ -1,6 +1,8 @@
 import type { Logger } from '../../core/logger.js';
 import type { CapturedStatement, SessionQueries, StatementOutcome, StatementStart } from '../../recorder/query-log.js';
+// eslint-disable-next-line no-restricted-imports -- moving behind the recorder in the pg-evidence work
 import type { CapturedParam } from '../../store/schema/queries.js';
+// eslint-disable-next-line no-restricted-imports -- moving behind the recorder in the pg-evidence work
 import { shareDetails } from '../../store/query-lines.js';
 import { captureParams, captureStatementText, captureValue } from './capture-params.js';
 import { decodingFor, UTF8_DECODING, type TextDecoding } from './client-encoding.js';

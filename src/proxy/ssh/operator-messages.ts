@@ -13,11 +13,11 @@ export const messages = {
   recordingFailed: (detail: string) =>
     `custos: this session is ended because it can no longer be recorded (${detail}); Custos does not let sessions run unrecorded`,
   cannotRecord: (detail: string) => `custos: this session cannot be recorded (${detail}); Custos does not run sessions unrecorded`,
-  ttlReached: (until: Date) => `custos: this session reached its time limit (maxSessionTTL, ${until.toISOString()}) and is closed`,
-  shutdown: 'custos: the gateway is shutting down; this session is closed',
   targetClosed: (target: string) => `custos: the connection to ${target} was closed`,
   agentRefused:
     'custos: agent forwarding is refused: your agent would be usable by anyone with root on the target, who could sign in as you, to Custos included',
   x11Refused: 'custos: X11 forwarding is refused: it would give the target your display and keyboard, in a channel Custos cannot record',
+  tooManyChannels: (limit: number) =>
+    `custos: too many channels open on this connection (at most ${limit} at once, ssh.maxChannelsPerConnection); close one and retry`,
   subsystemRefused: (name: string) => `custos: the "${name}" subsystem is not available through Custos (only sftp is)`,
 } as const;

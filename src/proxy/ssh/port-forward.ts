@@ -66,7 +66,7 @@ export class PortForwards {
       return refuse(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, messages.unavailable);
     }
     if (!allowed) {
-      await context.store.sessions.addPortForward({ ...row, allowed: false, reason, closedAt: openedAt }).catch(() => undefined);
+      await session.evidence.addPortForward({ ...row, allowed: false, reason, closedAt: openedAt }).catch(() => undefined);
       return refuse(OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, messages.accessDenied(reason));
     }
 
@@ -75,12 +75,12 @@ export class PortForwards {
       upstream = await (await session.ready).forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort);
     } catch (error) {
       const detail = session.failure ? session.failure.message : `custos: ${destination} cannot be reached from ${session.access.target.name}: ${errorMessage(error)}`;
-      await context.store.sessions.addPortForward({ ...row, allowed: true, reason: `not connected: ${errorMessage(error)}`, closedAt: new Date() }).catch(() => undefined);
+      await session.evidence.addPortForward({ ...row, allowed: true, reason: `not connected: ${errorMessage(error)}`, closedAt: new Date() }).catch(() => undefined);
       return refuse(OPEN_FAILURE.CONNECT_FAILED, detail);
     }
     let id: number;
     try {
-      id = await context.store.sessions.addPortForward({ ...row, allowed: true, reason });
+      id = await session.evidence.addPortForward({ ...row, allowed: true, reason });
     } catch (error) {
       upstream.close();
       session.logger.error('port forward could not be recorded', { error: errorMessage(error) });
@@ -92,8 +92,8 @@ export class PortForwards {
     }
     const client = accept();
     const bytes = { in: 0, out: 0 };
-    relay(client, upstream, { chunk: (data) => ((bytes.out += data.length), true), writable: () => Promise.resolve() });
-    relay(upstream, client, { chunk: (data) => ((bytes.in += data.length), true), writable: () => Promise.resolve() });
+    relay(client, upstream, { chunk: (data) => ((bytes.out += data.length), session.transferred(0, data.length), true), writable: () => Promise.resolve() });
+    relay(upstream, client, { chunk: (data) => ((bytes.in += data.length), session.transferred(data.length, 0), true), writable: () => Promise.resolve() });
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
 
@@ -105,7 +105,7 @@ export class PortForwards {
           upstream.close();
           this.live.delete(forward);
           const closedAt = new Date();
-          await context.store.sessions.updatePortForward(id, { closedAt, bytesIn: bytes.in, bytesOut: bytes.out }).catch((error: unknown) => {
+          await session.evidence.updatePortForward(id, { closedAt, bytesIn: bytes.in, bytesOut: bytes.out }).catch((error: unknown) => {
             session.logger.error('could not close a port forward row', { error });
           });
           await context.audit

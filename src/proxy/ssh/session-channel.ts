@@ -120,7 +120,12 @@ export class SessionChannel {
       this.upstream.stderr.resume();
     }
     if (client.writable) {
-      if (message) client.stderr.write(this.line(message));
+      if (message) {
+        const line = Buffer.from(this.line(message));
+        // The recording keeps the line the operator read, as it keeps the notice.
+        this.recorder?.output(line);
+        client.stderr.write(line);
+      }
       // What was already queued for the operator, the message last, goes out first.
       await Promise.race([Promise.all([flushed(client), flushed(client.stderr, client)]), delay(TERMINATE_GRACE_MS)]);
       client.end();
@@ -129,6 +134,14 @@ export class SessionChannel {
     // comes first can cut the message off. Wait for the answer (briefly) before going on.
     await Promise.race([this.clientClosed, delay(TERMINATE_GRACE_MS / 2)]);
     await this.finish();
+  }
+
+  /** A line from the gateway on the operator's terminal (recorded as output, like the notice). */
+  notice(text: string): void {
+    if (this.state !== 'running' || !this.pty || !this.client?.writable) return;
+    const line = Buffer.from(this.line(text));
+    this.recorder?.output(line);
+    this.client.stderr.write(line);
   }
 
   private refuse(kind: 'agent' | 'x11'): void {
@@ -159,12 +172,11 @@ export class SessionChannel {
       return this.tellAndClose(client, errorMessage(error), true);
     }
     if (this.stopped) return void this.finish();
-    const { store } = this.session.services.context;
 
     const recordingPath = kind === 'shell' || kind === 'exec' ? this.recordingPath() : null;
     try {
       if (recordingPath && (kind === 'shell' || kind === 'exec')) this.recorder = await this.openRecording(recordingPath, kind, command);
-      await store.sessions.addChannel({
+      await this.session.evidence.addChannel({
         sessionId: this.session.id,
         channelId: this.id,
         kind,
@@ -221,6 +233,8 @@ export class SessionChannel {
     const count = (direction: 'toClient' | 'fromClient', inner: Tap): Tap => ({
       chunk: (data) => {
         this.bytes[direction] += data.length;
+        if (direction === 'toClient') this.session.transferred(data.length, 0);
+        else this.session.transferred(0, data.length);
         return inner.chunk(data);
       },
       writable: () => inner.writable(),
@@ -317,7 +331,7 @@ export class SessionChannel {
         });
       }
       if (this.kind) {
-        await this.session.services.context.store.sessions
+        await this.session.evidence
           .updateChannel(this.session.id, this.id, {
             endedAt: new Date(),
             exitCode: this.exit?.code ?? null,

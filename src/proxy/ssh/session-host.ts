@@ -1,10 +1,10 @@
 import type { Connection } from 'ssh2';
 import type { Logger } from '../../core/logger.js';
-import type { Credential, Decision, Identity } from '../../policy/model.js';
+import type { Credential, Decision, Identity, Target } from '../../policy/model.js';
 import type { RecordingTags } from '../../recorder/asciicast.js';
 import type { FileOperationLog } from '../../recorder/file-operation-log.js';
+import type { SessionLog } from '../../recorder/session-log.js';
 import type { RecordingDigest } from '../../recorder/session-recorder.js';
-import type { TargetRow } from '../../store/repositories/resources.js';
 import type { ProxyError } from '../errors.js';
 import type { ObservedFileOperation } from './file-operation.js';
 import type { SshServices } from './ssh-services.js';
@@ -15,7 +15,9 @@ export interface AllowedAccess {
   credential: Credential;
   login: string;
   decision: Decision;
-  target: TargetRow;
+  target: Target;
+  /** The id the decision was recorded with; the session takes it. */
+  sessionId: string;
 }
 
 /**
@@ -28,6 +30,8 @@ export interface SshSessionHost {
   /** The upstream connection, once made; rejects when the session could not start. */
   readonly ready: Promise<UpstreamConnection>;
   readonly files: FileOperationLog;
+  /** Where channel rows, port forwards and the live recording path are written. */
+  readonly evidence: SessionLog;
   readonly logger: Logger;
   readonly services: SshServices;
   readonly connection: Connection;
@@ -38,6 +42,8 @@ export interface SshSessionHost {
   readonly ended: boolean;
   tags(channelId: number, channelKind: string, pty: boolean): RecordingTags;
   recordFileOperation(channelId: number, operation: ObservedFileOperation): boolean;
+  /** Bytes passed in a channel (live progress). */
+  transferred(toClient: number, fromClient: number): void;
   channelFinished(channel: { readonly id: number }, digest: RecordingDigest | null, bytes: { toClient: number; fromClient: number }): void;
   recordingFailed(detail: string): void;
   recordingStarted(path: string): void;

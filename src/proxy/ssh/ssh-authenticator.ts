@@ -2,15 +2,14 @@ import type { AuthContext, KeyboardAuthContext, PublicKeyAuthContext } from 'ssh
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { AccessControl, ResolvedIdentity } from '../../policy/access-control.js';
-import type { Decision } from '../../policy/model.js';
+import type { Decision, Target } from '../../policy/model.js';
 import { sshFingerprint } from '../../policy/ssh-keys.js';
-import type { TargetRow } from '../../store/repositories/resources.js';
 import { messages } from './operator-messages.js';
 import { refusedKeyReason, signatureIsValid } from './public-key-auth.js';
 import { parseSshUsername } from './ssh-username.js';
 
 export type AuthOutcome =
-  | (ResolvedIdentity & { kind: 'allowed'; login: string; decision: Decision; target: TargetRow })
+  | (ResolvedIdentity & { kind: 'allowed'; login: string; decision: Decision; target: Target; sessionId: string })
   | (ResolvedIdentity & { kind: 'denied'; message: string });
 
 const METHODS: Array<'publickey' | 'keyboard-interactive'> = ['publickey', 'keyboard-interactive'];
@@ -38,6 +37,7 @@ export class SshAuthenticator {
     private readonly clientAddr: string | null,
     private readonly logger: Logger,
     private readonly onTooManyFailures: () => void,
+    private readonly newSessionId: () => string,
   ) {}
 
   async handle(ctx: AuthContext): Promise<void> {
@@ -94,6 +94,7 @@ export class SshAuthenticator {
     const destination = parseSshUsername(username);
     if ('error' in destination) return { ...resolved, kind: 'denied', message: messages.accessDenied(destination.error) };
     let result: Awaited<ReturnType<AccessControl['authorize']>>;
+    const sessionId = this.newSessionId();
     try {
       result = await this.access.authorize({
         identity: resolved.identity,
@@ -102,6 +103,7 @@ export class SshAuthenticator {
         action: { kind: 'ssh.session', ...(destination.login ? { login: destination.login } : {}) },
         protocol: 'ssh',
         clientAddr: this.clientAddr,
+        sessionId,
       });
     } catch (err) {
       // The decision could not be written to the audit log: fail closed.
@@ -112,7 +114,7 @@ export class SshAuthenticator {
     if (!decision.allow || !target || !decision.login) {
       return { ...resolved, kind: 'denied', message: messages.accessDenied(decision.reason) };
     }
-    return { ...resolved, kind: 'allowed', login: decision.login, decision, target };
+    return { ...resolved, kind: 'allowed', login: decision.login, decision, target, sessionId };
   }
 
   private explain(ctx: KeyboardAuthContext): void {

@@ -59,9 +59,10 @@ export class SshListener implements Listener {
     return { host: bound.address, port: bound.port };
   }
 
+  /** The lifecycle has drained the sessions by now; whatever is left ends here. */
   async stop(): Promise<void> {
     this.server?.close();
-    await Promise.allSettled([...this.sessions].map((session) => session.end('the gateway shut down', messages.shutdown)));
+    await Promise.allSettled([...this.sessions].map((session) => session.end('the gateway shut down', 'custos: the gateway is shutting down')));
     await this.services.writer.stop();
   }
 
@@ -73,7 +74,7 @@ export class SshListener implements Listener {
     (connection as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     connection.on('error', (error: Error) => logger.debug('ssh connection error', { clientAddr, error: error.message }));
     let username: string | null = null;
-    const authenticator = new SshAuthenticator(this.context.access, clientAddr, logger, () => connection.end());
+    const authenticator = new SshAuthenticator(this.context.access, clientAddr, logger, () => connection.end(), () => this.context.lifecycle.newSessionId());
     connection.on('authentication', (ctx) => {
       username = ctx.username;
       void authenticator.handle(ctx);
@@ -93,7 +94,18 @@ export class SshListener implements Listener {
         logger.info('ssh access denied', { clientAddr, identity: outcome?.identity.name, reason: outcome?.kind === 'denied' ? outcome.message : 'no outcome' });
         return serveRefusal(connection, outcome?.kind === 'denied' ? outcome.message : messages.unavailable);
       }
-      const session = new SshSession(this.services, connection, clientAddr, outcome);
+      const live = this.context.lifecycle.open({
+        id: outcome.sessionId,
+        protocol: 'ssh',
+        identity: outcome.identity,
+        credential: outcome.credential,
+        target: { name: outcome.target.name, address: outcome.target.address },
+        action: { kind: 'ssh.session', login: outcome.login },
+        decision: outcome.decision,
+        login: outcome.login,
+        clientAddr,
+      });
+      const session = new SshSession(this.services, connection, clientAddr, outcome, live);
       this.sessions.add(session);
       logger.info('ssh session started', { session: session.id, identity: outcome.identity.name, target: outcome.target.name, login: outcome.login, clientAddr });
       void session.serve();

@@ -1,62 +1,72 @@
 import type { Connection } from 'ssh2';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { newId } from '../../policy/ids.js';
-import type { TargetSpec } from '../../policy/resource-schemas.js';
 import type { RecordingTags } from '../../recorder/asciicast.js';
-import { FileOperationLog } from '../../recorder/file-operation-log.js';
+import type { FileOperationLog } from '../../recorder/file-operation-log.js';
+import type { SessionLog } from '../../recorder/session-log.js';
 import type { RecordingDigest } from '../../recorder/session-recorder.js';
 import { ProxyError } from '../errors.js';
+import type { LiveSession } from '../lifecycle/live-session.js';
 import type { ObservedFileOperation } from './file-operation.js';
 import { messages } from './operator-messages.js';
 import { PortForwards } from './port-forward.js';
 import { SessionChannel } from './session-channel.js';
 import type { AllowedAccess, SshSessionHost } from './session-host.js';
+import { OPEN_FAILURE, rejectChannelOpen } from './ssh2-internals.js';
 import type { SshServices } from './ssh-services.js';
 import { resolveCredentials, UpstreamConnection, type UpstreamTarget } from './upstream.js';
 
 /** How long a session that could not start waits for the client to open a channel and read why. */
 const REFUSAL_GRACE_MS = 30_000;
 
-/** The longest delay setTimeout accepts; longer TTLs are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
- * One SSH connection that was allowed: the `sessions` row, the upstream connection made
- * with the target's credentials, the session channels (each recorded) and port forwards,
- * the TTL, and the end — recordings closed, then the row and the `session.end` event with
- * the recording digests.
+ * One SSH connection that was allowed, on top of its LiveSession (the protocol-neutral
+ * lifecycle: row, start/end events, deadline, kills, revocations, shutdown): the upstream
+ * connection made with the target's credentials, the session channels (each recorded) and
+ * port forwards, and the end — recordings closed, then the session closed with their digests.
  */
 export class SshSession implements SshSessionHost {
-  readonly id = newId('ses');
-  readonly startedAt = new Date();
+  readonly id: string;
+  readonly startedAt: Date;
   readonly ready: Promise<UpstreamConnection>;
   readonly files: FileOperationLog;
   readonly logger: Logger;
+  readonly evidence: SessionLog;
   private readonly channels = new Set<SessionChannel>();
   private readonly digests: Array<{ channelId: number; digest: RecordingDigest }> = [];
   private readonly forwards: PortForwards;
   private nextChannelId = 0;
-  private opened = false;
+  private counted = false;
   private upstream: UpstreamConnection | null = null;
-  private ttlTimer: NodeJS.Timeout | null = null;
   private ending: Promise<void> | null = null;
   /** Why the session could not start (shown on every channel the client opens). */
   failure: ProxyError | null = null;
   private bytes = { toClient: 0, fromClient: 0 };
   private mainRecording: string | null = null;
+  private refusedChannels = 0;
 
   constructor(
     readonly services: SshServices,
     readonly connection: Connection,
     readonly clientAddr: string | null,
     readonly access: AllowedAccess,
+    readonly live: LiveSession,
   ) {
-    this.logger = services.context.logger.child({ session: this.id });
-    this.files = new FileOperationLog(services.context.store, {
+    this.id = live.id;
+    this.startedAt = live.startedAt;
+    this.logger = live.logger;
+    this.evidence = services.context.evidence.sessions;
+    this.files = this.evidence.fileOperations({
       onFailure: (error) => void this.end(`file operations cannot be logged: ${error.message}`, messages.recordingFailed(error.message)),
     });
     this.forwards = new PortForwards(this);
+    live.progress = () => ({ channels: this.nextChannelId, fileOperations: this.files.count, portForwards: this.forwards.count });
+    live.handle({
+      terminate: (ending) => void this.end(ending.reason, `custos: ${ending.message}`),
+      warn: (message) => {
+        for (const channel of this.channels) channel.notice(`custos: ${message}`);
+      },
+    });
     this.ready = this.begin();
     this.ready.catch(() => undefined);
   }
@@ -66,15 +76,17 @@ export class SshSession implements SshSessionHost {
   }
 
   get target(): UpstreamTarget {
-    const row = this.access.target;
-    return { name: row.name, address: row.address, spec: row.spec as TargetSpec };
+    const { target } = this.access;
+    return { name: target.name, address: target.address, spec: target.spec };
   }
 
   /** Takes over the connection's channel and forwarding requests. */
   serve(): Promise<void> {
     const { connection } = this;
-    connection.on('session', (accept) => {
+    const limit = this.services.context.config.ssh.maxChannelsPerConnection;
+    connection.on('session', (accept, reject) => {
       if (this.ended && !this.failure) return;
+      if (this.channels.size >= limit) return this.channelRefused(reject, limit);
       const channel = new SessionChannel(this, this.nextChannelId++, accept());
       this.channels.add(channel);
     });
@@ -113,6 +125,10 @@ export class SshSession implements SshSessionHost {
     return this.files.record({ sessionId: this.id, channelId, ...operation });
   }
 
+  transferred(toClient: number, fromClient: number): void {
+    this.live.transferred(toClient, fromClient);
+  }
+
   channelFinished(channel: SessionChannel, digest: RecordingDigest | null, bytes: { toClient: number; fromClient: number }): void {
     this.channels.delete(channel);
     if (digest) this.digests.push({ channelId: channel.id, digest });
@@ -132,48 +148,41 @@ export class SshSession implements SshSessionHost {
   recordingStarted(path: string): void {
     if (this.mainRecording) return;
     this.mainRecording = path;
-    void this.services.context.store.sessions
-      .setRecordingPath(this.id, path)
-      .catch((error: unknown) => this.logger.error('could not note the recording of a live session', { error }));
+    void this.evidence.setRecordingPath(this.id, path).catch((error: unknown) => this.logger.error('could not note the recording of a live session', { error }));
   }
 
   /** A file transfer's protocol could not be followed: its operations may be missing. */
   fileLogIncomplete(channelId: number, reason: string): void {
     this.logger.warn('file operations could not be followed', { channel: channelId, reason });
-    void this.services.context.audit
-      .record({
-        type: 'ssh.file-log.incomplete',
-        actor: this.access.identity.name,
-        identity: this.access.identity.name,
-        sessionId: this.id,
-        target: this.access.target.name,
-        data: { channelId, reason },
-      })
-      .catch((error: unknown) => this.logger.error('could not record an incomplete file log', { error }));
+    this.auditEvent('ssh.file-log.incomplete', { channelId, reason });
   }
 
   forwardingRefused(kind: 'agent' | 'x11' | 'remote'): void {
+    this.auditEvent('ssh.forwarding.refused', { kind, login: this.access.login });
+  }
+
+  /** More session channels open at once than `ssh.maxChannelsPerConnection` (OpenSSH's MaxSessions). */
+  private channelRefused(reject: () => void, limit: number): void {
+    this.refusedChannels += 1;
+    rejectChannelOpen(this.connection, reject, OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, messages.tooManyChannels(limit));
+    // One event per connection: a client opening thousands must not flood the audit log.
+    if (this.refusedChannels === 1) this.auditEvent('ssh.channel.refused', { reason: `more than ${limit} session channels open at once`, limit });
+  }
+
+  private auditEvent(type: string, data: Record<string, unknown>): void {
     void this.services.context.audit
-      .record({
-        type: 'ssh.forwarding.refused',
-        actor: this.access.identity.name,
-        identity: this.access.identity.name,
-        sessionId: this.id,
-        target: this.access.target.name,
-        data: { kind, login: this.access.login },
-      })
-      .catch((error: unknown) => this.logger.error('could not record a refused forwarding', { error }));
+      .record({ type, actor: this.access.identity.name, identity: this.access.identity.name, sessionId: this.id, target: this.access.target.name, data })
+      .catch((error: unknown) => this.logger.error(`could not record ${type}`, { error }));
   }
 
   /**
    * Ends the session once: channels are told `message` (if any) and closed, recordings
-   * finalized, forwards closed, the file log flushed, then the row and its end event.
-   * A session that failed to start (`failure`) keeps its channels: each tells the operator
-   * why as it is opened, and the connection closes after that (or after a grace period).
+   * finalized, forwards closed, the file log flushed, then the session closed with the
+   * digests. A session that failed to start (`failure`) keeps its channels: each tells the
+   * operator why as it is opened, and the connection closes after that (or after a grace).
    */
   end(reason: string, message?: string): Promise<void> {
     return (this.ending ??= (async () => {
-      if (this.ttlTimer) clearTimeout(this.ttlTimer);
       if (!this.failure) await Promise.allSettled([...this.channels].map((channel) => channel.terminate(message)));
       await this.forwards.closeAll();
       this.upstream?.end();
@@ -183,60 +192,37 @@ export class SshSession implements SshSessionHost {
       );
       if (this.failure) setTimeout(() => this.connection.end(), REFUSAL_GRACE_MS).unref();
       else this.connection.end();
-      if (!this.opened) return;
-      this.services.metrics.sessionsActive(-1);
+      if (this.counted) this.services.metrics.sessionsActive(-1);
       const recordings = [...this.digests].sort((a, b) => a.channelId - b.channelId);
-      try {
-        await this.services.context.sessions.end(
-          { id: this.id, identityName: this.access.identity.name, target: this.access.target.name, protocol: 'ssh' },
-          {
-            state: 'closed',
-            reason: filesFailed ? `${reason}; file operations lost: ${filesFailed}` : reason,
-            recording: recordings[0]?.digest ?? null,
-            channelRecordings: recordings.map(({ channelId, digest }) => ({ channelId, ...digest })),
-            stats: {
-              channels: this.nextChannelId,
-              recordings: recordings.length,
-              fileOperations: this.files.count,
-              portForwards: this.forwards.count,
-              bytesToClient: this.bytes.toClient,
-              bytesFromClient: this.bytes.fromClient,
-            },
-          },
-        );
-      } catch (error) {
-        this.logger.error('could not record the end of an ssh session', { error });
-      }
+      await this.live.close({
+        reason: filesFailed ? `${reason}; file operations lost: ${filesFailed}` : reason,
+        channelRecordings: recordings.map(({ channelId, digest }) => ({ channelId, ...digest })),
+        stats: {
+          channels: this.nextChannelId,
+          recordings: recordings.length,
+          fileOperations: this.files.count,
+          portForwards: this.forwards.count,
+          bytesToClient: this.bytes.toClient,
+          bytesFromClient: this.bytes.fromClient,
+          ...(this.refusedChannels ? { refusedChannels: this.refusedChannels } : {}),
+        },
+      });
     })());
   }
 
   private async begin(): Promise<UpstreamConnection> {
     const { context } = this.services;
-    const { identity, credential, decision, login, target } = this.access;
+    const { identity, login, target } = this.access;
     try {
-      await context.sessions.open({
-        id: this.id,
-        protocol: 'ssh',
-        identity,
-        credential,
-        target: { name: target.name, address: target.address },
-        login,
-        clientAddr: this.clientAddr,
-        node: context.config.nodeName,
-        grant: decision.grant ?? null,
-        expiresAt: decision.expiresAt ?? null,
-        roles: decision.roles,
-        startedAt: this.startedAt,
-      });
-    } catch (error) {
-      this.logger.error('could not open an ssh session row', { error });
+      await this.live.opened;
+    } catch {
       this.failure = new ProxyError('audit_unavailable', messages.unavailable);
       void this.end('the session could not be opened');
       throw this.failure;
     }
-    this.opened = true;
+    if (this.ended) throw new ProxyError('session_ended', 'the session ended');
+    this.counted = true;
     this.services.metrics.sessionsActive(1);
-    if (decision.expiresAt) this.armTtl(decision.expiresAt);
     try {
       const credentials = await resolveCredentials(this.target, login);
       const upstream = await UpstreamConnection.connect(this.target, login, credentials, {
@@ -260,21 +246,12 @@ export class SshSession implements SshSessionHost {
       upstream.on('close', () => void this.end(`${target.name} closed the connection`, messages.targetClosed(target.name)));
       return upstream;
     } catch (error) {
-      const detail = error instanceof ProxyError && error.code !== 'credentials_missing' ? error.message : 'the gateway could not connect (see the gateway log)';
       if (error instanceof ProxyError && error.code === 'session_ended') throw error;
+      const detail = error instanceof ProxyError && error.code !== 'credentials_missing' ? error.message : 'the gateway could not connect (see the gateway log)';
       this.logger.warn('ssh upstream connection failed', { target: target.name, login, error: errorMessage(error) });
       this.failure = new ProxyError('upstream_failed', messages.upstreamFailed(target.name, detail), { cause: error });
       void this.end(`upstream connection failed: ${errorMessage(error)}`);
       throw this.failure;
     }
-  }
-
-  private armTtl(expiresAt: Date): void {
-    const left = expiresAt.getTime() - Date.now();
-    if (left > MAX_TIMER_MS) {
-      this.ttlTimer = setTimeout(() => this.armTtl(expiresAt), MAX_TIMER_MS);
-      return;
-    }
-    this.ttlTimer = setTimeout(() => void this.end('maxSessionTTL reached', messages.ttlReached(expiresAt)), Math.max(0, left));
   }
 }

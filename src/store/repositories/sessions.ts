@@ -1,23 +1,15 @@
-import { and, asc, desc, eq, gte, lte, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { fileOperations, portForwards, sessionChannels, sessions } from '../schema/index.js';
 import { appendEventsInTx, type AuditEventInput } from './audit.js';
+import { whereSessions, type SessionConditions } from './session-filter.js';
 
 export type SessionRow = typeof sessions.$inferSelect;
 export type SessionChannelRow = typeof sessionChannels.$inferSelect;
 export type FileOperationRow = typeof fileOperations.$inferSelect;
 export type PortForwardRow = typeof portForwards.$inferSelect;
 
-export interface SessionFilter {
-  identity?: string;
-  target?: string;
-  protocol?: SessionRow['protocol'];
-  state?: SessionRow['state'];
-  ticket?: string;
-  since?: Date;
-  until?: Date;
-  /** Keyset pagination: sessions that started strictly before this one. */
-  before?: { startedAt: Date; id: string };
+export interface SessionFilter extends SessionConditions {
   limit?: number;
 }
 
@@ -88,24 +80,22 @@ export function sessionRepository(db: Db) {
       };
     },
 
+    /** Newest first; time filters select sessions overlapping the window (session-filter.ts). */
     async list(filter: SessionFilter = {}): Promise<SessionRow[]> {
-      const conditions: SQL[] = [];
-      if (filter.identity) conditions.push(eq(sessions.identityName, filter.identity));
-      if (filter.target) conditions.push(eq(sessions.target, filter.target));
-      if (filter.protocol) conditions.push(eq(sessions.protocol, filter.protocol));
-      if (filter.state) conditions.push(eq(sessions.state, filter.state));
-      if (filter.ticket) conditions.push(eq(sessions.ticket, filter.ticket));
-      if (filter.since) conditions.push(gte(sessions.startedAt, filter.since));
-      if (filter.until) conditions.push(lte(sessions.startedAt, filter.until));
-      if (filter.before) {
-        conditions.push(lt(sessions.startedAt, filter.before.startedAt));
-      }
       return db
         .select()
         .from(sessions)
-        .where(conditions.length ? and(...conditions) : undefined)
+        .where(whereSessions(filter))
         .orderBy(desc(sessions.startedAt), desc(sessions.id))
         .limit(Math.min(filter.limit ?? 100, 10_000));
+    },
+
+    /** Progress of a live session for the live view (ignored once the session has ended). */
+    async updateActivity(id: string, lastActivityAt: Date, stats: Record<string, unknown>): Promise<void> {
+      await db
+        .update(sessions)
+        .set({ lastActivityAt, stats })
+        .where(and(eq(sessions.id, id), eq(sessions.state, 'live')));
     },
 
     /** Sessions a node left `live` (it crashed): recovered on the node's next start. */

@@ -1,8 +1,9 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { ChainedAuditEvent } from '../../core/audit-chain.js';
 import type { Db } from '../db.js';
 import { auditEvents, identities, queries, sessions } from '../schema/index.js';
 import type { QueryRow } from './queries.js';
+import { sessionConditions } from './session-filter.js';
 import type { SessionRow } from './sessions.js';
 
 /**
@@ -83,18 +84,7 @@ export function viewerRepository(db: Db) {
     async sessionsPage(scope: ViewerScope, filter: SessionPageFilter): Promise<SessionListItem[]> {
       const conditions: SQL[] = [];
       if (scope.identityIds) conditions.push(scope.identityIds.length ? inArray(sessions.identityId, scope.identityIds) : sql`false`);
-      if (filter.identity) conditions.push(eq(sessions.identityName, filter.identity));
-      if (filter.target) conditions.push(eq(sessions.target, filter.target));
-      if (filter.protocol) conditions.push(eq(sessions.protocol, filter.protocol as SessionRow['protocol']));
-      if (filter.state) conditions.push(eq(sessions.state, filter.state as SessionRow['state']));
-      if (filter.ticket) conditions.push(eq(sessions.ticket, filter.ticket));
-      if (filter.until) conditions.push(lte(sessions.startedAt, filter.until));
-      if (filter.since) conditions.push(or(isNull(sessions.endedAt), gte(sessions.endedAt, filter.since))!);
-      if (filter.before) {
-        conditions.push(
-          sql`(${sessions.startedAt}, ${sessions.id}) < (${filter.before.startedAt.toISOString()}::timestamptz, ${filter.before.id})`,
-        );
-      }
+      conditions.push(...sessionConditions(filter));
       return db
         .select({
           id: sessions.id,

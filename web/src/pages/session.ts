@@ -1,4 +1,4 @@
-import { ApiError, get } from '../api.js';
+import { ApiError, currentViewer, get, post } from '../api.js';
 import { append, clear, facts, h, table, type Child } from '../dom.js';
 import { duration, json, time } from '../format.js';
 import { mountLive, mountReplay, type PlayerHandle, type ReplayIndex } from '../player.js';
@@ -79,6 +79,7 @@ export function renderSession(main: HTMLElement, id: string): () => void {
     append(
       main,
       h('h1', {}, 'Session ', h('code', {}, s.id), ' ', h('span', { class: `state state-${s.state}` }, s.state)),
+      s.state === 'live' && currentViewer()?.rights.terminate ? terminateControl(s.id) : null,
       h(
         'section',
         { class: 'evidence', 'data-testid': 'evidence' },
@@ -161,6 +162,29 @@ export function renderSession(main: HTMLElement, id: string): () => void {
     if (first) void open(first.channel, s.state === 'live' ? 'live' : 'replay');
   })();
   return stop;
+}
+
+/** Ends the live session (right `viewer.terminate`); the reason is shown to its operator. */
+function terminateControl(id: string): HTMLElement {
+  const reason = h('input', { type: 'text', placeholder: 'reason (shown to the operator)', 'data-testid': 'terminate-reason', maxlength: '1000' }) as HTMLInputElement;
+  const status = h('span', { class: 'hint', 'data-testid': 'terminate-status' });
+  const button = h('button', { type: 'button', 'data-testid': 'terminate' }, 'End session') as HTMLButtonElement;
+  button.onclick = async () => {
+    if (!reason.value.trim()) {
+      status.textContent = 'Give a reason first.';
+      return;
+    }
+    button.disabled = true;
+    status.textContent = 'Ending…';
+    try {
+      const outcome = await post<{ ended: boolean; endReason: string | null }>(`/api/sessions/${encodeURIComponent(id)}/terminate`, { reason: reason.value.trim() });
+      status.textContent = outcome.ended ? `Ended: ${outcome.endReason ?? ''}` : 'Requested; the gateway holding it has not ended it yet.';
+    } catch (err) {
+      button.disabled = false;
+      status.textContent = err instanceof ApiError ? err.message : String(err);
+    }
+  };
+  return h('div', { class: 'terminate', 'data-testid': 'terminate-control' }, reason, button, status);
 }
 
 async function verify(base: string, target: HTMLElement): Promise<void> {
