@@ -79,8 +79,11 @@ export interface KubeApiServer {
   logs: PodLogs;
   /** A client certificate for `name` in `groups`, signed by the cluster CA. */
   issueClientCertificate(name: string, groups?: string[]): Promise<KeyPairPem>;
-  /** Writes a kubeconfig (context `test`) for a token or a client certificate; returns its path. */
-  writeKubeconfig(credentials: { token: string } | { certificate: KeyPairPem }, file?: string): string;
+  /**
+   * Writes a kubeconfig (context `test`, namespace default) for a token or a client
+   * certificate; returns its path. `cluster` points it elsewhere (a proxy in front).
+   */
+  writeKubeconfig(credentials: { token: string } | { certificate: KeyPairPem }, file?: string, cluster?: { server: string; caPem: string }): string;
   /** Creates an object as a controller would (no request recorded). */
   create(apiVersion: string, resource: string, object: KubeObject): KubeObject;
   close(): Promise<void>;
@@ -104,6 +107,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const execs: ExecRecord[] = [];
   const portForwards: PortForwardRecord[] = [];
   const streams = new Set<ServerResponse>();
+  const upgrades = new WeakMap<IncomingMessage, RecordedRequest>();
   const namespaces = findResourceType('', 'v1', 'namespaces')!;
   for (const name of ['default', 'kube-system', 'kube-public']) store.create(namespaces, '', { metadata: { name } });
 
@@ -127,8 +131,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     return undefined;
   }
 
-  /** Records the request, authenticates and authorizes it; throws ApiError to refuse. */
-  function admit(req: IncomingMessage): RecordedRequest {
+  /** Records the request (the status too, once its head is written), authenticates and authorizes it; throws ApiError to refuse. */
+  function admit(req: IncomingMessage, res?: ServerResponse): RecordedRequest {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const impersonateGroups = [req.headers['impersonate-group'] ?? []].flat().flatMap((value) => value.split(',').map((group) => group.trim()));
@@ -142,6 +146,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       info: kubeRequestInfo(req.method ?? 'GET', url),
     };
     requests.push(record);
+    if (res) {
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.writeHead = ((...args: unknown[]) => {
+        record.status = args[0] as number;
+        return writeHead(...args);
+      }) as typeof res.writeHead;
+    } else {
+      upgrades.set(req, record);
+    }
     const user = authenticate(req);
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     record.authenticatedUser = user;
@@ -170,12 +183,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let record: RecordedRequest | undefined;
     try {
-      record = admit(req);
-      const current = record;
-      res.on('finish', () => (current.status = res.statusCode));
-      res.on('close', () => (current.status ??= res.statusCode));
+      const record = admit(req, res);
       const { info } = record;
       const query = new URLSearchParams(record.query);
       if (!info.isResourceRequest) return serveNonResource(req, res, info.path);
@@ -186,7 +195,6 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (info.subresource !== '' && info.subresource !== 'status') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       await handleResource(store, type, info, req, res, query, streams);
     } catch (err) {
-      if (record) record.status = err instanceof ApiError ? err.code : 500;
       if (res.headersSent) return void res.destroy();
       sendStatus(res, err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`));
     }
@@ -223,9 +231,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    let record: RecordedRequest | undefined;
     try {
-      record = admit(req);
+      const record = admit(req);
       const { info } = record;
       const query = new URLSearchParams(record.query);
       const pods = findResourceType('', 'v1', 'pods')!;
@@ -275,6 +282,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       });
     } catch (err) {
       const error = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
+      const record = upgrades.get(req);
       if (record) record.status = error.code;
       const body = JSON.stringify(statusObject(error.code, error.reason, error.message, error.details));
       socket.end(`HTTP/1.1 ${error.code} ${error.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -310,7 +318,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     store,
     logs,
     issueClientCertificate: (name, groups = []) => ca.issue({ commonName: name, organizations: groups }),
-    writeKubeconfig(credentials, file = join(dir.path, `kubeconfig-${randomBytes(4).toString('hex')}`)) {
+    writeKubeconfig(credentials, file = join(dir.path, `kubeconfig-${randomBytes(4).toString('hex')}`), cluster = { server: url, caPem: ca.certPem }) {
       const user =
         'token' in credentials
           ? { token: credentials.token }
@@ -321,7 +329,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       const config = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority-data': Buffer.from(ca.certPem).toString('base64') } }],
+        clusters: [{ name: 'test', cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
         users: [{ name: 'test', user }],
         contexts: [{ name: 'test', context: { cluster: 'test', user: 'test', namespace: 'default' } }],
         'current-context': 'test',
