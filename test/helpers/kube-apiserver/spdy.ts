@@ -112,26 +112,25 @@ export class SpdyServerConnection extends EventEmitter {
   }
 
   private newStream(id: number, headers: Record<string, string>) {
-    const connection = this;
     const stream = Object.assign(new EventEmitter(), {
       id,
       headers,
       remoteClosed: false,
       localClosed: false,
-      write(data: Buffer) {
-        if (stream.localClosed || connection.closed) return;
-        for (let offset = 0; offset < data.length; offset += MAX_DATA_FRAME) connection.send(dataFrame(id, 0, data.subarray(offset, offset + MAX_DATA_FRAME)));
+      write: (data: Buffer) => {
+        if (stream.localClosed || this.closed) return;
+        for (let offset = 0; offset < data.length; offset += MAX_DATA_FRAME) this.send(dataFrame(id, 0, data.subarray(offset, offset + MAX_DATA_FRAME)));
       },
-      end() {
-        if (stream.localClosed || connection.closed) return;
+      end: () => {
+        if (stream.localClosed || this.closed) return;
         stream.localClosed = true;
-        connection.send(dataFrame(id, FLAG_FIN, Buffer.alloc(0)));
-        if (stream.remoteClosed) connection.streams.delete(id);
+        this.send(dataFrame(id, FLAG_FIN, Buffer.alloc(0)));
+        if (stream.remoteClosed) this.streams.delete(id);
       },
-      reset() {
-        if (connection.closed) return;
-        connection.streams.delete(id);
-        connection.send(controlFrame(RST_STREAM, 0, Buffer.concat([uint32(id), uint32(5 /* CANCEL */)])));
+      reset: () => {
+        if (this.closed) return;
+        this.streams.delete(id);
+        this.send(controlFrame(RST_STREAM, 0, Buffer.concat([uint32(id), uint32(5 /* CANCEL */)])));
       },
     });
     return stream as SpdyStream & { remoteClosed: boolean; localClosed: boolean };
