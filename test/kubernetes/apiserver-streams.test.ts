@@ -4,6 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { parseExitStatus } from '../../src/proxy/kubernetes/channel-protocol.js';
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-apiserver/index.js';
 import { kubectlPath, runKubectl } from '../helpers/kubectl.js';
 import { spawnInPty } from '../helpers/pty.js';
@@ -65,6 +67,36 @@ describe('test Kubernetes API server streams with kubectl', () => {
     const exec = server.execs.at(-1)!;
     expect(exec).toMatchObject({ tty: true, stdin: true, stdout: true, stderr: false, exitCode: 7 });
     expect(exec.resizes).toEqual(expect.arrayContaining([{ cols: 91, rows: 21 }, { cols: 120, rows: 40 }]));
+  });
+
+  it('attach joins the container process (its command) over the same protocol', async () => {
+    server.create('v1', 'pods', {
+      metadata: { name: 'reader', namespace: 'default' },
+      spec: { containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'read line; echo "got $line"; exit 4'], stdin: true }] },
+    });
+    const result = await kubectl(['attach', '-i', 'reader'], 'hello\n');
+    expect(result.code).toBe(4);
+    expect(result.stdout).toBe('got hello\n');
+    const request = server.requests.find((entry) => entry.info.subresource === 'attach')!;
+    expect(request).toMatchObject({ status: 101, query: 'container=main&stderr=true&stdin=true&stdout=true', info: { verb: 'create', name: 'reader' } });
+  });
+
+  it('speaks v4.channel.k8s.io to a client that offers only it: exit status on channel 3, then a normal close', async () => {
+    const socket = new WebSocket(`wss://127.0.0.1:${server.port}/api/v1/namespaces/default/pods/shell/exec?command=sh&command=-c&command=printf+v4%3B+exit+6&stdout=true`, ['v4.channel.k8s.io'], {
+      ca: server.caPem,
+      headers: { Authorization: `Bearer ${server.adminToken}` },
+    });
+    const messages: Buffer[] = [];
+    socket.on('message', (data: Buffer) => messages.push(data));
+    const code = await new Promise<number>((resolve, reject) => {
+      socket.on('close', resolve);
+      socket.on('error', reject);
+    });
+    expect(socket.protocol).toBe('v4.channel.k8s.io');
+    expect(code).toBe(1000);
+    expect(messages.map((message) => message[0])).toEqual([1, 3]);
+    expect(messages[0]!.subarray(1).toString()).toBe('v4');
+    expect(parseExitStatus(messages[1]!.subarray(1))).toMatchObject({ exitCode: 6, reason: 'NonZeroExitCode' });
   });
 
   it('kubectl cp copies a binary file into the pod and back, byte for byte', async () => {
