@@ -124,3 +124,30 @@ describe('kubeRequestInfo: field selectors name the object (TestFieldSelectorPar
     expect(exactFieldMatch(null, 'metadata.name')).toBeUndefined();
   });
 });
+
+describe('kubeRequestInfo: paths read as the upstream reads them', () => {
+  it('decodes the path before splitting it, as Go does', () => {
+    expect(kubeRequestInfo('GET', '/api/v1/namespaces/default/pods%2Fweb/exec?command=sh')).toMatchObject({ verb: 'create', resource: 'pods', name: 'web', subresource: 'exec' });
+    expect(kubeRequestInfo('GET', '/api/v1/namespaces/d%65fault/pods')).toMatchObject({ verb: 'list', namespace: 'default' });
+  });
+
+  it.each([
+    '/api/v1/namespaces/default/pods/web/..%2F..%2Fsecrets',
+    '/api/v1/namespaces/default/pods/./web',
+    '/api/v1/namespaces//pods',
+    '/api/v1/namespaces/default/pods/%zz',
+    '/apis/apps/v1/namespaces/default/deployments/web/%2E%2E/x',
+  ])('refuses %s', (target) => {
+    expect(() => kubeRequestInfo('GET', target)).toThrow(expect.objectContaining({ code: 'bad_request' }));
+  });
+
+  it('tolerates a trailing slash, as the upstream does', () => {
+    expect(kubeRequestInfo('GET', '/api/v1/namespaces/default/pods/')).toMatchObject({ verb: 'list', resource: 'pods' });
+  });
+
+  it('drops query pairs holding a semicolon, as Go does', () => {
+    expect(kubeRequestInfo('GET', '/api/v1/pods?watch=false;watch=true').verb).toBe('list');
+    expect(kubeRequestInfo('GET', '/api/v1/pods?a=1;b=2&watch=true').verb).toBe('watch');
+    expect(kubeRequestInfo('GET', '/api/v1/pods?watch=1&watch=false').verb).toBe('watch');
+  });
+});

@@ -1,3 +1,5 @@
+import { ProxyError } from '../errors.js';
+
 /**
  * What a Kubernetes API request asks for, derived from its method, path and query the way
  * kube-apiserver's RequestInfoFactory does (k8s.io/apiserver/pkg/endpoints/request), so the
@@ -50,13 +52,17 @@ const METHOD_VERBS: Record<string, string> = {
 };
 
 /**
- * `target` is the request target as it reaches the API server: a path with an optional
- * query string (`/api/v1/namespaces/default/pods?watch=true`).
+ * `target` is the request target as it reaches the API server, raw: a path with an optional
+ * query string (`/api/v1/namespaces/default/pods?watch=true`). The path is percent-decoded
+ * before it is split, as Go's `URL.Path` is (`pods%2Fweb/exec` is `pods/web/exec` upstream).
+ * A path the upstream could read differently from this function — a bad escape, a `.` or
+ * `..` segment, an empty segment inside it — throws ProxyError('bad_request'): forward the
+ * target unchanged, or refuse it, never a rewritten one.
  */
 export function kubeRequestInfo(method: string, target: string): KubeRequestInfo {
   const queryAt = target.indexOf('?');
-  const path = queryAt < 0 ? target : target.slice(0, queryAt);
-  const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+  const path = decodePath(queryAt < 0 ? target : target.slice(0, queryAt));
+  const query = goQuery(queryAt < 0 ? '' : target.slice(queryAt + 1));
   const info: KubeRequestInfo = {
     isResourceRequest: false,
     path,
@@ -124,6 +130,30 @@ export function kubeRequestInfo(method: string, target: string): KubeRequestInfo
   if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
   if (STREAMING_SUBRESOURCES.has(info.subresource) && info.name !== '') info.verb = 'create';
   return info;
+}
+
+function decodePath(raw: string): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    throw new ProxyError('bad_request', `the request path has an invalid escape: ${raw.slice(0, 200)}`);
+  }
+  const inner = path.replace(/^\/+|\/+$/g, '');
+  if (inner !== '' && inner.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new ProxyError('bad_request', `the request path has an empty, "." or ".." segment: ${raw.slice(0, 200)}`);
+  }
+  return path;
+}
+
+/** Go's url.ParseQuery: a pair holding ';' is dropped (Go ≥ 1.17), the first value of a key counts. */
+function goQuery(raw: string): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const pair of raw.split('&')) {
+    if (pair === '' || pair.includes(';')) continue;
+    for (const [key, value] of new URLSearchParams(pair)) query.append(key, value);
+  }
+  return query;
 }
 
 function splitPath(path: string): string[] {

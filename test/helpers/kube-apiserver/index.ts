@@ -143,7 +143,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       headers: { ...req.headers },
       impersonateUser: req.headers['impersonate-user'] as string | undefined,
       impersonateGroups,
-      info: kubeRequestInfo(req.method ?? 'GET', url),
+      info: { isResourceRequest: false, path: '', verb: '', apiPrefix: '', apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '', parts: [] },
     };
     requests.push(record);
     if (res) {
@@ -154,6 +154,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       }) as typeof res.writeHead;
     } else {
       upgrades.set(req, record);
+    }
+    try {
+      record.info = kubeRequestInfo(req.method ?? 'GET', url);
+    } catch (err) {
+      throw badRequest((err as Error).message);
     }
     const user = authenticate(req);
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
