@@ -1,7 +1,7 @@
-import { errorMessage } from '../core/errors.js';
 import type { FileOperationRow } from '../store/repositories/sessions.js';
 import type { Store } from '../store/store.js';
-import { RecorderError } from './errors.js';
+import { BatchWriter } from './batch-writer.js';
+import type { RecorderError } from './errors.js';
 
 export type FileOperationEntry = Omit<FileOperationRow, 'id'>;
 
@@ -17,71 +17,59 @@ export interface FileOperationLogOptions {
  * The file operations of one session (SFTP and scp), written in batches: one multi-row
  * insert per interval. `record` returns false when too many rows wait — the channel then
  * stops reading until `whenWritable()` — so rows are never dropped and memory stays bounded.
+ * A failed write is retried; the session is told at once (it ends rather than go on).
  */
 export class FileOperationLog {
-  private queue: FileOperationEntry[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> | null = null;
-  private waiters: Array<() => void> = [];
-  failure: RecorderError | null = null;
+  private readonly writer: BatchWriter<FileOperationEntry>;
+  private readonly highWater: number;
   private written = 0;
 
   constructor(
-    private readonly store: Pick<Store, 'sessions'>,
-    private readonly options: FileOperationLogOptions = {},
-  ) {}
+    store: Pick<Store, 'sessions'>,
+    options: FileOperationLogOptions = {},
+  ) {
+    this.highWater = options.highWater ?? 5000;
+    this.writer = new BatchWriter<FileOperationEntry>({
+      write: (batch) => store.sessions.addFileOperations(batch),
+      batchSize: 1000,
+      flushDelayMs: options.flushMs ?? 200,
+      highWater: this.highWater,
+      retryMs: 1000,
+      what: 'file operations cannot be written',
+      failureCode: 'file_log_failed',
+      onWritten: (count) => (this.written += count),
+      ...(options.onFailure ? { onFailure: options.onFailure } : {}),
+    });
+  }
+
+  get failure(): RecorderError | null {
+    return this.writer.failure;
+  }
 
   get count(): number {
-    return this.written + this.queue.length;
+    return this.written + this.writer.queued;
   }
 
   record(entry: FileOperationEntry): boolean {
-    this.queue.push(entry);
-    this.timer ??= setTimeout(() => this.flush().catch(() => undefined), this.options.flushMs ?? 200);
-    return this.queue.length < (this.options.highWater ?? 5000);
+    this.writer.push(entry);
+    return this.hasRoom;
   }
 
   get hasRoom(): boolean {
-    return this.queue.length < (this.options.highWater ?? 5000);
+    return this.writer.queued < this.highWater;
   }
 
   whenWritable(): Promise<void> {
-    if (this.failure || this.queue.length < (this.options.highWater ?? 5000) / 2) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.writer.whenWritable();
   }
 
   /** Writes everything recorded so far; rejects if it cannot (the session then ends). */
-  async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    while (this.writing) await this.writing;
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.writing = this.store.sessions.addFileOperations(batch).then(
-      () => {
-        this.written += batch.length;
-      },
-      (err: unknown) => {
-        this.queue = batch.concat(this.queue);
-        const error = new RecorderError('file_log_failed', `file operations cannot be written: ${errorMessage(err)}`, { cause: err });
-        if (!this.failure) {
-          this.failure = error;
-          this.options.onFailure?.(error);
-        }
-        throw error;
-      },
-    );
-    try {
-      await this.writing;
-    } finally {
-      this.writing = null;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const resolve of waiters) resolve();
-    }
-    if (this.queue.length > 0) await this.flush();
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  /** Stops retrying (after the session's final flush). */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 }

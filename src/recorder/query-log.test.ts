@@ -31,16 +31,12 @@ describe('QueryLog', () => {
     const real = store.queries;
     queries = {
       ...real,
-      insertBatch: async (lines: string) => {
+      writeBatch: async (inserts: string | null, completions: string | null) => {
         if (calls.failing) throw new Error('disk full');
         if (calls.gate) await calls.gate;
-        calls.inserts += 1;
-        return real.insertBatch(lines);
-      },
-      completeBatch: async (lines: string) => {
-        if (calls.failing) throw new Error('disk full');
-        calls.completes += 1;
-        return real.completeBatch(lines);
+        if (inserts) calls.inserts += 1;
+        if (completions) calls.completes += 1;
+        return real.writeBatch(inserts, completions);
       },
     };
   });

@@ -4,6 +4,7 @@ import type { CapturedParam } from '../store/schema/queries.js';
 import { queryCompletionLine, queryLinePrefix, queryRowLine } from '../store/query-lines.js';
 import type { NewQueryRow, QueryRow } from '../store/repositories/queries.js';
 import type { Store } from '../store/store.js';
+import { BatchWriter } from './batch-writer.js';
 import { RecorderError } from './errors.js';
 import { QueryDigest } from './query-digest.js';
 
@@ -70,8 +71,6 @@ export class CapturedStatement {
   finished = false;
   /** 0: only in memory, 1: written as unfinished, 2: written with its outcome. */
   written: 0 | 1 | 2 = 0;
-  /** The insert ticket of its unfinished row (written === 1). */
-  unfinishedTicket = 0;
   row: NewQueryRow;
 
   constructor(
@@ -122,34 +121,14 @@ export class CapturedStatement {
 export class QueryLog {
   private readonly logger: Logger;
   private readonly maxPending: number;
-  private readonly highWater: number;
-  private readonly lowWater: number;
   private readonly unfinishedAfterMs: number;
-  private readonly batchRows: number;
-  private readonly maxDelayMs: number;
-  private readonly retryMs: number;
-
-  /** Query lines (store/query-lines.ts) waiting to be inserted, and completions of unfinished rows. */
-  private inserts: string[] = [];
-  /** Each completion names the insert (ticket) that must be written before it: its unfinished row. */
-  private completions: Array<{ line: string; after: number }> = [];
-  /** Lines ever queued and ever written, per queue (the queues are FIFO, so these say what a flush waits for). */
-  private insertTicket = 0;
-  private insertDone = 0;
-  private completionTicket = 0;
-  private completionDone = 0;
+  /** Query lines (store/query-lines.ts) in capture order: new rows, and completions of rows written unfinished. */
+  private readonly writer: BatchWriter<QueuedLine>;
   private openCount = 0;
   private readonly sessions = new Set<SessionQueries>();
-
-  private writing: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private failure: RecorderError | null = null;
-  private congestedNow = false;
   private closed = false;
-  private readonly congestionListeners = new Set<(congested: boolean) => void>();
   private readonly failureListeners = new Set<(error: RecorderError) => void>();
-  private flushWaiters: Array<{ insert: number; completion: number; resolve: () => void; reject: (error: RecorderError) => void }> = [];
 
   constructor(
     private readonly store: Pick<Store, 'queries'>,
@@ -157,12 +136,24 @@ export class QueryLog {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.maxPending = options.maxPending ?? 100_000;
-    this.highWater = Math.max(1, Math.floor(this.maxPending / 4));
-    this.lowWater = Math.floor(this.highWater / 2);
     this.unfinishedAfterMs = options.unfinishedAfterMs ?? 500;
-    this.batchRows = options.batchRows ?? 2000;
-    this.maxDelayMs = options.maxDelayMs ?? 100;
-    this.retryMs = options.retryMs ?? 1000;
+    this.writer = new BatchWriter<QueuedLine>({
+      write: (batch) => this.write(batch),
+      batchSize: options.batchRows ?? 2000,
+      flushDelayMs: options.maxDelayMs ?? 100,
+      highWater: Math.max(1, Math.floor(this.maxPending / 4)),
+      load: () => this.pending,
+      retryMs: options.retryMs ?? 1000,
+      what: 'the query log cannot be written',
+      failureCode: 'query_log_failed',
+      onWritten: (rows) => options.onWritten?.(rows),
+      onFailure: (error) => {
+        this.logger.error('query log write failed; statements are refused until it recovers', { error });
+        options.onFailure?.(error);
+        for (const listener of [...this.failureListeners]) listener(error);
+      },
+      onRecovered: () => this.logger.info('query log writes work again', {}),
+    });
   }
 
   openSession(meta: QuerySessionMeta): SessionQueries {
@@ -173,20 +164,19 @@ export class QueryLog {
 
   /** Statements held in memory: running, waiting to be written, or being written. */
   get pending(): number {
-    return this.inserts.length + this.completions.length + this.openCount;
+    return this.writer.queued + this.openCount;
   }
 
   get failed(): RecorderError | null {
-    return this.failure;
+    return this.writer.failure;
   }
 
   get congested(): boolean {
-    return this.congestedNow;
+    return this.writer.congested;
   }
 
   onCongestion(listener: (congested: boolean) => void): () => void {
-    this.congestionListeners.add(listener);
-    return () => this.congestionListeners.delete(listener);
+    return this.writer.onCongestion(listener);
   }
 
   onFailure(listener: (error: RecorderError) => void): () => void {
@@ -196,23 +186,15 @@ export class QueryLog {
 
   /** Resolves once everything queued before the call is written; rejects if the log fails first. */
   flush(): Promise<void> {
-    const target = { insert: this.insertTicket, completion: this.completionTicket };
-    if (this.insertDone >= target.insert && this.completionDone >= target.completion) return Promise.resolve();
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.flushWaiters.push({ ...target, resolve, reject });
-      this.kick();
-    });
+    return this.writer.flush();
   }
 
   /** Writes what is left and stops the timers. */
   async close(): Promise<void> {
     this.closed = true;
     for (const session of [...this.sessions]) session.abandonOpen('the gateway stopped');
-    await this.flush().catch(() => undefined);
-    if (this.timer) clearTimeout(this.timer);
+    await this.writer.close();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.timer = null;
     this.sweepTimer = null;
   }
 
@@ -220,28 +202,23 @@ export class QueryLog {
 
   /** @internal */
   admit(): void {
-    if (this.failure) throw this.failure;
+    const failure = this.writer.failure;
+    if (failure) throw failure;
     if (this.closed) throw new RecorderError('query_log_failed', 'the query log is closed');
     if (this.pending >= this.maxPending) {
       throw new RecorderError('query_log_overloaded', 'the query log is too far behind to record more statements');
     }
     this.openCount += 1;
-    this.checkCongestion();
+    this.writer.updateCongestion();
     this.ensureSweep();
   }
 
   /** @internal A statement finished: queue its line (or, if it was written unfinished, its completion). */
   settle(statement: CapturedStatement, line: string): void {
     this.openCount -= 1;
-    if (statement.written === 1) {
-      this.completions.push({ line: queryCompletionLine(statement.row), after: statement.unfinishedTicket });
-      this.completionTicket += 1;
-    } else {
-      this.inserts.push(line);
-      this.insertTicket += 1;
-    }
+    if (statement.written === 1) this.writer.push({ line: queryCompletionLine(statement.row), completion: true });
+    else this.writer.push({ line, completion: false });
     statement.written = 2;
-    this.schedule();
   }
 
   /** @internal */
@@ -249,116 +226,16 @@ export class QueryLog {
     this.sessions.delete(session);
   }
 
-  // ---- writing ----
-
-  private schedule(): void {
-    if (this.writing || this.failure) return;
-    if (this.inserts.length + this.completions.length >= this.batchRows) {
-      this.kick();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.kick();
-      }, this.maxDelayMs);
-    }
-  }
-
-  private kick(): void {
-    if (this.writing) return;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    this.writing = this.writeAll().finally(() => {
-      this.writing = null;
-      if (!this.failure && this.inserts.length + this.completions.length > 0) this.schedule();
-    });
-  }
-
   /**
-   * Writes one batch, then more only while a full batch is waiting or someone waits on
-   * flush: a partial batch waits for the timer, so under load the store sees few large
-   * inserts rather than one small insert per round trip (each costs it a parse and a plan).
+   * One batch, one round trip: new rows and completions together, in one transaction, so a
+   * retried batch never inserts a row twice. A completion always follows the unfinished row it
+   * updates in the queue, so that row is written in an earlier batch or earlier in this one.
    */
-  private async writeAll(): Promise<void> {
-    for (let round = 0; this.inserts.length + this.completions.length > 0; round++) {
-      if (round > 0 && this.flushWaiters.length === 0 && this.inserts.length + this.completions.length < this.batchRows) break;
-      const inserts = this.inserts.splice(0, this.batchRows * 2);
-      if (inserts.length > 0) {
-        try {
-          await this.store.queries.insertBatch(`[${inserts.join(',')}]`);
-        } catch (err) {
-          this.inserts.unshift(...inserts);
-          this.fail(err);
-          return;
-        }
-        this.insertDone += inserts.length;
-        this.options.onWritten?.(inserts.length);
-      }
-      // A completion only once the unfinished row it updates is in the store: that insert may
-      // have been queued while the previous batch was being written.
-      let ready = 0;
-      while (ready < this.completions.length && ready < this.batchRows * 2 && this.completions[ready]!.after <= this.insertDone) ready++;
-      if (ready === 0 && this.inserts.length === 0 && this.completions.length > 0) break; // cannot happen: every unfinished row is queued before its completion
-      const completions = this.completions.splice(0, ready);
-      if (completions.length > 0) {
-        try {
-          await this.store.queries.completeBatch(`[${completions.map((item) => item.line).join(',')}]`);
-        } catch (err) {
-          this.completions.unshift(...completions);
-          this.fail(err);
-          return;
-        }
-        this.completionDone += completions.length;
-      }
-      this.recovered();
-      this.releaseWaiters();
-      this.checkCongestion();
-    }
-  }
-
-  private fail(err: unknown): void {
-    const first = this.failure === null;
-    this.failure =
-      err instanceof RecorderError ? err : new RecorderError('query_log_failed', `the query log cannot be written: ${errorMessage(err)}`, { cause: err });
-    if (first) {
-      this.logger.error('query log write failed; statements are refused until it recovers', { error: this.failure });
-      this.options.onFailure?.(this.failure);
-      for (const listener of [...this.failureListeners]) listener(this.failure);
-    }
-    for (const waiter of this.flushWaiters.splice(0)) waiter.reject(this.failure);
-    if (!this.closed) {
-      setTimeout(() => {
-        if (this.failure) this.kick();
-      }, this.retryMs).unref();
-    }
-  }
-
-  private recovered(): void {
-    if (!this.failure) return;
-    this.logger.info('query log writes work again', {});
-    this.failure = null;
-  }
-
-  private releaseWaiters(): void {
-    if (this.flushWaiters.length === 0) return;
-    const insertsDone = this.insertDone;
-    const completionsDone = this.completionDone;
-    this.flushWaiters = this.flushWaiters.filter((waiter) => {
-      if (insertsDone >= waiter.insert && completionsDone >= waiter.completion) {
-        waiter.resolve();
-        return false;
-      }
-      return true;
-    });
-  }
-
-  private checkCongestion(): void {
-    const pending = this.pending;
-    const next = this.congestedNow ? pending > this.lowWater : pending >= this.highWater;
-    if (next === this.congestedNow) return;
-    this.congestedNow = next;
-    for (const listener of [...this.congestionListeners]) listener(next);
+  private async write(batch: QueuedLine[]): Promise<void> {
+    const inserts: string[] = [];
+    const completions: string[] = [];
+    for (const item of batch) (item.completion ? completions : inserts).push(item.line);
+    await this.store.queries.writeBatch(inserts.length ? `[${inserts.join(',')}]` : null, completions.length ? `[${completions.join(',')}]` : null);
   }
 
   /** Writes statements that have been running for a while as `unfinished`. */
@@ -375,20 +252,21 @@ export class QueryLog {
       return;
     }
     const cutoff = performance.now() - this.unfinishedAfterMs;
-    let queued = false;
     for (const session of this.sessions) {
       for (const statement of session.openStatements()) {
         if (statement.startMono > cutoff) break;
         if (statement.written !== 0) continue;
         statement.written = 1;
-        this.inserts.push(queryRowLine(statement.row, session.linePrefix));
-        this.insertTicket += 1;
-        statement.unfinishedTicket = this.insertTicket;
-        queued = true;
+        this.writer.push({ line: queryRowLine(statement.row, session.linePrefix), completion: false });
       }
     }
-    if (queued) this.schedule();
   }
+}
+
+interface QueuedLine {
+  line: string;
+  /** The outcome of a row written earlier as `unfinished` (an update, not a new row). */
+  completion: boolean;
 }
 
 /**

@@ -190,6 +190,7 @@ export class SshSession implements SshSessionHost {
         () => null,
         (error: unknown) => errorMessage(error),
       );
+      await this.files.close();
       if (this.failure) setTimeout(() => this.connection.end(), REFUSAL_GRACE_MS).unref();
       else this.connection.end();
       if (this.counted) this.services.metrics.sessionsActive(-1);

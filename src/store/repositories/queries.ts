@@ -22,20 +22,24 @@ export interface QueryFilter {
 export function queryRepository(db: Db) {
   return {
     /**
-     * Inserts captured statements given as a JSON array of query lines (query-lines.ts): one
-     * statement and one bind parameter per batch whatever its size — the query log's hot path.
+     * The query log's hot path: captured statements given as JSON arrays of query lines
+     * (query-lines.ts) — new rows, and the outcomes of rows first written while still running —
+     * one statement and one bind parameter each whatever the batch size, both in one
+     * transaction so a retried batch never inserts a row twice.
      */
-    async insertBatch(lines: string): Promise<void> {
-      await insertLines(db, lines);
-    },
-
-    /** Writes the outcome of statements first recorded while still running (a JSON array of completion lines). */
-    async completeBatch(lines: string): Promise<void> {
-      await db.execute(sql`
-        update queries q set duration_ms = (e->>2)::float8, command_tag = e->>3, row_count = (e->>4)::bigint,
-          status = e->>5, sqlstate = e->>6, error_message = e->>7, details = nullif(e->8, 'null'::jsonb)
-        from jsonb_array_elements(${lines}::jsonb) as e
-        where q.session_id = e->>0 and q.seq = (e->>1)::integer`);
+    async writeBatch(inserts: string | null, completions: string | null): Promise<void> {
+      if (!completions) {
+        if (inserts) await insertLines(db, inserts);
+        return;
+      }
+      await db.transaction(async (tx) => {
+        if (inserts) await insertLines(tx as unknown as Db, inserts);
+        await tx.execute(sql`
+          update queries q set duration_ms = (e->>2)::float8, command_tag = e->>3, row_count = (e->>4)::bigint,
+            status = e->>5, sqlstate = e->>6, error_message = e->>7, details = nullif(e->8, 'null'::jsonb)
+          from jsonb_array_elements(${completions}::jsonb) as e
+          where q.session_id = e->>0 and q.seq = (e->>1)::integer`);
+      });
     },
 
     /** Inserts rows given as objects (tools and tests; capture uses insertBatch). */
