@@ -5,7 +5,7 @@ import { holdable, SKIPPED_IN_PIPELINE, skipped, type CaptureState } from './cap
 import { isRowReturning, rowCountOf } from './command-tag.js';
 import type { BindExpectation, DescribeExpectation, Expectation, ExecuteExpectation, ParseExpectation } from './expectations.js';
 import { protocolNameKey } from './name-keys.js';
-import { UNCERTAIN } from './prepared-names.js';
+import { UNCERTAIN, type Held, type PreparedNames } from './prepared-names.js';
 import { newPortal, paramBytes, portalDetails, textBytes, unknownPortalText, unknownStatementText, type Portal, type PreparedStatement } from './prepared-objects.js';
 import { sessionCommandOf } from './session-commands.js';
 import { expectCommand, settleCommand } from './session-changes.js';
@@ -61,15 +61,8 @@ export class ExtendedQueryCapture {
 
   bind(message: Message<'bind'>): boolean {
     const s = this.s;
-    const key = protocolNameKey(message.statement);
-    let prepared: PreparedStatement | null;
-    if (s.skipUntilSync) {
-      prepared = s.skippedStatements.get(key) ?? s.statements.guess(key);
-    } else {
-      const found = s.statements.lookup(key, s.batch);
-      if (found === UNCERTAIN) return false;
-      prepared = found;
-    }
+    const prepared = this.resolve(s.statements, s.skippedStatements, protocolNameKey(message.statement));
+    if (prepared === UNCERTAIN) return false;
     s.inBatch = true;
     const params = captureParams(message.params, message.paramFormats, prepared?.paramTypes ?? [], s.decoding);
     const portal = newPortal({
@@ -104,14 +97,8 @@ export class ExtendedQueryCapture {
   execute(message: Message<'execute'>): boolean {
     const s = this.s;
     const key = protocolNameKey(message.portal);
-    let portal: Portal | null;
-    if (s.skipUntilSync) {
-      portal = s.skippedPortals.get(key) ?? s.portals.guess(key);
-    } else {
-      const found = s.portals.lookup(key, s.batch);
-      if (found === UNCERTAIN) return false;
-      portal = found;
-    }
+    let portal = this.resolve(s.portals, s.skippedPortals, key);
+    if (portal === UNCERTAIN) return false;
     s.inBatch = true;
     let unknownKey: string | null = null;
     if (!portal) {
@@ -308,6 +295,13 @@ export class ExtendedQueryCapture {
     // The client has not sent the Sync yet: what it sends until then is skipped too.
     if (!item) s.skipUntilSync = true;
     return attributed;
+  }
+
+  /** What a name stands for when the server reaches this message (for a message it will skip: the best guess). */
+  private resolve<V extends Held>(names: PreparedNames<V>, madeWhileSkipping: Map<string, V>, key: string): V | null | typeof UNCERTAIN {
+    const s = this.s;
+    if (s.skipUntilSync) return madeWhileSkipping.get(key) ?? names.guess(key);
+    return names.lookup(key, s.batch);
   }
 
   private endExecute(head: ExecuteExpectation): void {
