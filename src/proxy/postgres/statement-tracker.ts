@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { StatementOutcome } from '../../recorder/query-log.js';
 import type { PreparedLimits } from './capture/capture-budget.js';
-import { CaptureState, holdable, type StatementSink } from './capture/capture-state.js';
+import { CaptureState, TRANSACTION_END, type StatementSink } from './capture/capture-state.js';
 import { CopyCapture } from './capture/copy-capture.js';
 import type { Expectation } from './capture/expectations.js';
 import { ExtendedQueryCapture } from './capture/extended-query.js';
@@ -222,7 +222,7 @@ export class StatementTracker {
         this.resync();
     }
     // Outside a transaction no portal but a WITH HOLD cursor survives.
-    if (status === 'I' && this.s.portals.size > 0) this.s.portals.apply({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable });
+    if (status === 'I' && this.s.portals.size > 0) this.s.portals.apply(TRANSACTION_END);
   }
 
   /** Ends a queued request the server did not run (skipped after an error, or lost track of). */

@@ -3,7 +3,7 @@ import type { CapturedStatement, SessionQueries, StatementOutcome, StatementStar
 import { UTF8_DECODING, type TextDecoding } from '../client-encoding.js';
 import { Budget, type PreparedLimits } from './capture-budget.js';
 import type { Expectation } from './expectations.js';
-import { PreparedNames } from './prepared-names.js';
+import { PreparedNames, type Change } from './prepared-names.js';
 import type { Portal, PreparedStatement } from './prepared-objects.js';
 import { ResponseQueue } from './response-queue.js';
 
@@ -75,3 +75,6 @@ export function skipped(reason: string): StatementOutcome {
 
 /** Portals that outlive their transaction: cursors declared WITH HOLD. */
 export const holdable = (portal: Portal): boolean => portal.holdable;
+
+/** The end of a transaction: every portal goes but the cursors declared WITH HOLD. */
+export const TRANSACTION_END: Change<Portal> = Object.freeze({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable });

@@ -1,7 +1,7 @@
 import type { StatementOutcome } from '../../../recorder/query-log.js';
 import { captureParams, captureStatementText } from '../capture-params.js';
 import type { FrontendMessage } from '../protocol/frontend-messages.js';
-import { holdable, SKIPPED_IN_PIPELINE, skipped, type CaptureState } from './capture-state.js';
+import { SKIPPED_IN_PIPELINE, skipped, TRANSACTION_END, type CaptureState } from './capture-state.js';
 import { isRowReturning, rowCountOf } from './command-tag.js';
 import type { BindExpectation, DescribeExpectation, Expectation, ExecuteExpectation, ParseExpectation } from './expectations.js';
 import { protocolNameKey } from './name-keys.js';
@@ -155,10 +155,10 @@ export class ExtendedQueryCapture {
     const s = this.s;
     s.skipUntilSync = false;
     s.inBatch = false;
-    s.skippedPortals.clear();
-    s.skippedStatements.clear();
+    if (s.skippedPortals.size > 0) s.skippedPortals.clear();
+    if (s.skippedStatements.size > 0) s.skippedStatements.clear();
     // Outside a transaction block, Sync commits the implicit transaction: its portals go.
-    const transactionEnd = s.portals.expect({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable }, s.batch);
+    const transactionEnd = s.portals.expect(TRANSACTION_END, s.batch);
     s.queue.push({ kind: 'sync', transactionEnd });
     s.batch += 1;
   }

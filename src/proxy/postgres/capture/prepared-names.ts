@@ -76,6 +76,16 @@ export class PreparedNames<V extends Held> {
     return this.confirmed.size;
   }
 
+  /** Whether the key is held or has a change pending (a removal of anything else changes nothing). */
+  touches(key: string): boolean {
+    return this.confirmed.has(key) || this.latestByKey.has(key);
+  }
+
+  /** Nothing held and nothing pending. */
+  get empty(): boolean {
+    return this.confirmed.size === 0 && this.pending.length === 0;
+  }
+
   /** What the key will hold when the server reaches a message of `batch`, or UNCERTAIN. */
   lookup(key: string, batch: number): V | null | typeof UNCERTAIN {
     const own = this.latestByKey.get(key)?.change;

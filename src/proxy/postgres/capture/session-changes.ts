@@ -1,5 +1,5 @@
 import type { CaptureState } from './capture-state.js';
-import { holdable } from './capture-state.js';
+import { TRANSACTION_END } from './capture-state.js';
 import type { CommandChanges } from './expectations.js';
 import { sqlNameKey } from './name-keys.js';
 import type { Settleable } from './prepared-names.js';
@@ -60,7 +60,7 @@ export function expectCommand(
       changes.push(s.portals.expect({ kind: 'removeAll', reason: 'closed by CLOSE ALL', keep: (portal) => portal === active }, s.batch));
       break;
     case 'endTransaction':
-      changes.push(s.portals.expect({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable }, s.batch));
+      changes.push(s.portals.expect(TRANSACTION_END, s.batch));
       break;
   }
   return { command, changes };

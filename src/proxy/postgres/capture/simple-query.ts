@@ -2,7 +2,7 @@ import type { StatementOutcome } from '../../../recorder/query-log.js';
 import { ProxyError } from '../../errors.js';
 import { captureStatementText } from '../capture-params.js';
 import { splitStatements } from '../sql-split.js';
-import { holdable, SKIPPED_IN_PIPELINE, skipped, type CaptureState } from './capture-state.js';
+import { SKIPPED_IN_PIPELINE, skipped, TRANSACTION_END, type CaptureState } from './capture-state.js';
 import { rowCountOf } from './command-tag.js';
 import type { CommandChanges, QueryExpectation } from './expectations.js';
 import type { Settleable } from './prepared-names.js';
@@ -51,13 +51,13 @@ export class SimpleQueryCapture {
       for (const statement of statements) s.finish(statement, skipped(SKIPPED_IN_PIPELINE));
       return;
     }
-    const implicit: Settleable[] = [
-      s.statements.expect({ kind: 'remove', key: '', reason: 'a simple Query drops the unnamed statement' }, s.batch),
-      s.portals.expect({ kind: 'remove', key: '', reason: 'a simple Query drops the unnamed portal' }, s.batch),
-    ];
+    // Any Query drops the unnamed statement and portal (when there is one to drop).
+    const implicit: Settleable[] = [];
+    if (s.statements.touches('')) implicit.push(s.statements.expect({ kind: 'remove', key: '', reason: 'a simple Query drops the unnamed statement' }, s.batch));
+    if (s.portals.touches('')) implicit.push(s.portals.expect({ kind: 'remove', key: '', reason: 'a simple Query drops the unnamed portal' }, s.batch));
     // Outside a batch the Query is answered on its own: it is a batch of its own, and may end a transaction.
     const alone = !s.inBatch;
-    const transactionEnd = alone ? s.portals.expect({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable }, s.batch) : null;
+    const transactionEnd = alone && !s.portals.empty ? s.portals.expect(TRANSACTION_END, s.batch) : null;
     s.queue.push({ kind: 'query', statements, pieces, commands, implicit, transactionEnd, index: 0, rows: 0 });
     if (alone) s.batch += 1;
   }
