@@ -10,6 +10,8 @@ import { ResponseQueue } from './response-queue.js';
 /** Where captured statements go: one session of the query log. */
 export type StatementSink = Pick<SessionQueries, 'begin' | 'finish' | 'meta'>;
 
+const MAX_MADE_WHILE_SKIPPING = 1000;
+
 export const SKIPPED_IN_PIPELINE = 'an earlier error in the pipeline: the server skips messages until the next Sync';
 
 /**
@@ -44,6 +46,11 @@ export class CaptureState {
     const budget = new Budget(limits);
     this.statements = new PreparedNames<PreparedStatement>({ budget, removeAllSparesUnnamed: true });
     this.portals = new PreparedNames<Portal>({ budget, removeAllSparesUnnamed: false, onRemoved: (portal, reason) => this.endRun(portal, reason) });
+  }
+
+  /** Remembers a statement or portal the server will skip, up to a bound (they only name skipped rows). */
+  madeWhileSkipping<V>(made: Map<string, V>, key: string, value: V): void {
+    if (made.size < MAX_MADE_WHILE_SKIPPING || made.has(key)) made.set(key, value);
   }
 
   begin(start: StatementStart): CapturedStatement {

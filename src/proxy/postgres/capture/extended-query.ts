@@ -52,7 +52,7 @@ export class ExtendedQueryCapture {
     };
     const key = protocolNameKey(message.statement);
     if (s.skipUntilSync) {
-      s.skippedStatements.set(key, statement);
+      s.madeWhileSkipping(s.skippedStatements, key, statement);
       return;
     }
     const change = s.statements.expect({ kind: 'define', key, value: statement, replacedBecause: 'replaced by a new Parse' }, s.batch);
@@ -80,7 +80,7 @@ export class ExtendedQueryCapture {
     portal.details = prepared && !message.portal ? (prepared.details ??= portalDetails(portal, 0)) : portalDetails(portal, 0);
     const portalKey = protocolNameKey(message.portal);
     if (s.skipUntilSync) {
-      s.skippedPortals.set(portalKey, portal);
+      s.madeWhileSkipping(s.skippedPortals, portalKey, portal);
       return true;
     }
     const change = s.portals.expect({ kind: 'define', key: portalKey, value: portal, replacedBecause: 'replaced by a new Bind' }, s.batch);
