@@ -44,8 +44,4 @@ export class Budget {
     this.objects -= 1;
     this.bytes -= bytes;
   }
-
-  get held(): { objects: number; bytes: number } {
-    return { objects: this.objects, bytes: this.bytes };
-  }
 }

@@ -80,8 +80,5 @@ export function skipped(reason: string): StatementOutcome {
   return { status: 'skipped', details: { skippedBecause: reason } };
 }
 
-/** Portals that outlive their transaction: cursors declared WITH HOLD. */
-export const holdable = (portal: Portal): boolean => portal.holdable;
-
 /** The end of a transaction: every portal goes but the cursors declared WITH HOLD. */
-export const TRANSACTION_END: Change<Portal> = Object.freeze({ kind: 'removeAll', reason: 'the transaction ended', keep: holdable });
+export const TRANSACTION_END: Change<Portal> = Object.freeze({ kind: 'removeAll', reason: 'the transaction ended', keep: (portal: Portal) => portal.holdable });

@@ -1,5 +1,4 @@
-import type { CaptureState } from './capture-state.js';
-import { TRANSACTION_END } from './capture-state.js';
+import { TRANSACTION_END, type CaptureState } from './capture-state.js';
 import type { CommandChanges } from './expectations.js';
 import { sqlNameKey } from './name-keys.js';
 import type { Settleable } from './prepared-names.js';
