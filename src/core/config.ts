@@ -25,7 +25,14 @@ export interface GatewayConfig {
   tls: { cert: string; key: string; ca: string; generated: boolean };
   ssh: { hostKey: string; notice: string; maxChannelsPerConnection: number };
   shutdown: { graceMs: number };
-  postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number; maxStartupConnections: number };
+  postgres: {
+    allowPlaintext: boolean;
+    maxMessageBytes: number;
+    startupTimeoutMs: number;
+    maxStartupConnections: number;
+    maxPreparedStatements: number;
+    maxPreparedBytes: number;
+  };
   recordings: { dir: string };
   web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
   admin: { socket: string };
@@ -54,6 +61,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
   { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
   { path: 'postgres.maxStartupConnections', env: 'CUSTOS_POSTGRES_MAX_STARTUP_CONNECTIONS', type: 'number', default: '1000' },
+  { path: 'postgres.maxPreparedStatements', env: 'CUSTOS_POSTGRES_MAX_PREPARED_STATEMENTS', type: 'number', default: '10000' },
+  { path: 'postgres.maxPreparedBytes', env: 'CUSTOS_POSTGRES_MAX_PREPARED_BYTES', type: 'number', default: '33554432' },
   { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
   { path: 'web.tls', env: 'CUSTOS_WEB_TLS', type: 'boolean', default: 'false' },
   { path: 'web.sessionIdleTimeout', env: 'CUSTOS_WEB_SESSION_IDLE_TIMEOUT', type: 'string', default: '30m' },
@@ -86,6 +95,8 @@ const fileSchema = z
         maxMessageBytes: z.number().int().min(1024),
         startupTimeoutMs: z.number().int().min(100),
         maxStartupConnections: z.number().int().min(1),
+        maxPreparedStatements: z.number().int().min(1),
+        maxPreparedBytes: z.number().int().min(1024),
       })
       .partial()
       .strict(),
@@ -183,6 +194,8 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       maxMessageBytes: file.postgres?.maxMessageBytes ?? 64 * 1024 * 1024,
       startupTimeoutMs: file.postgres?.startupTimeoutMs ?? 10_000,
       maxStartupConnections: file.postgres?.maxStartupConnections ?? 1000,
+      maxPreparedStatements: file.postgres?.maxPreparedStatements ?? 10_000,
+      maxPreparedBytes: file.postgres?.maxPreparedBytes ?? 32 * 1024 * 1024,
     },
     recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
     web: {

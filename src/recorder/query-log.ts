@@ -1,6 +1,6 @@
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { CapturedParam } from '../store/schema/queries.js';
+import type { CapturedParam } from '../core/captured-param.js';
 import { queryCompletionLine, queryLinePrefix, queryRowLine } from '../store/query-lines.js';
 import type { NewQueryRow, QueryRow } from '../store/repositories/queries.js';
 import type { Store } from '../store/store.js';

@@ -1,5 +1,5 @@
-import { canonicalJson } from '../core/canonical-json.js';
-import type { CapturedParam } from './schema/queries.js';
+import type { CapturedParam } from '../core/captured-param.js';
+import { canonicalDetails } from '../core/shared-details.js';
 import type { queries } from './schema/index.js';
 
 type NewQueryRow = Omit<typeof queries.$inferSelect, 'id'>;
@@ -48,19 +48,6 @@ export function queryRowLine(row: NewQueryRow, prefix: string = queryLinePrefix(
     row.errorMessage,
   ]);
   return `${prefix}${tail.slice(1, -1)},${row.details === null ? 'null' : canonicalDetails(row.details)}]`;
-}
-
-const CANONICAL = Symbol('custos.canonicalJson');
-type Marked = { [CANONICAL]?: string };
-
-/** Details objects shared by many rows (one per prepared statement) are serialized once. */
-export function shareDetails<T extends Record<string, unknown>>(details: T): T {
-  Object.defineProperty(details, CANONICAL, { value: canonicalJson(details) });
-  return details;
-}
-
-function canonicalDetails(details: Record<string, unknown>): string {
-  return (details as Marked)[CANONICAL] ?? canonicalJson(details);
 }
 
 /** The columns every row of a session shares, serialized once per session: `[session,identity id,…,db user,`. */

@@ -51,10 +51,10 @@ export class RawPgClient {
     return new RawPgClient(socket);
   }
 
-  /** Connects and logs in; resolves at the first ReadyForQuery. */
-  static async login(port: number, user: string, password: string, database = 'orders'): Promise<RawPgClient> {
+  /** Connects and logs in (with more startup parameters if given); resolves at the first ReadyForQuery. */
+  static async login(port: number, user: string, password: string, database = 'orders', parameters: Array<[string, string]> = []): Promise<RawPgClient> {
     const client = await RawPgClient.connect(port);
-    client.send(startupMessage([['user', user], ['database', database]]));
+    client.send(startupMessage([['user', user], ['database', database], ...parameters]));
     await client.until((m) => m.name === 'authenticationSASL' || m.name === 'error');
     const nonce = randomBytes(18).toString('base64');
     const bare = `n=,r=${nonce}`;
@@ -65,7 +65,7 @@ export class RawPgClient {
     const { proof } = clientProof(password, Buffer.from(attributes.get('s')!, 'base64'), Number(attributes.get('i')), `${bare},${serverFirst},${withoutProof}`);
     client.send(serialize.sendSCRAMClientFinalMessage(`${withoutProof},p=${proof.toString('base64')}`));
     const ready = await client.until((m) => m.name === 'readyForQuery' || m.name === 'error');
-    if (ready.name === 'error') throw new Error(`login failed: ${String(ready.message)}`);
+    if (ready.name === 'error') throw Object.assign(new Error(`login failed: ${String(ready.message)}`), { code: ready.code, hint: ready.hint });
     const keyData = client.messages.find((m) => m.name === 'backendKeyData');
     if (keyData) {
       const secretKey = Buffer.alloc(4);

@@ -105,7 +105,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
     const row = await waitFor(async () => {
       const found = await backend.store.sessions.get(session.id);
       return found?.lastActivityAt ? found : undefined;
-    });
+    }, { what: 'live progress to be written', timeoutMs: 30_000 });
     expect(row.stats).toMatchObject({ bytesToClient: 100, bytesFromClient: 20, statements: 3 });
     await session.close({ reason: 'done' });
   });

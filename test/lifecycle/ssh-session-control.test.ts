@@ -214,7 +214,7 @@ describe('graceful shutdown with a live SSH shell', () => {
     } finally {
       files.remove();
     }
-  });
+  }, 180_000);
 
   it('exits promptly on SIGTERM after a client left right after authentication, with no live session', async () => {
     const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
@@ -242,5 +242,5 @@ describe('graceful shutdown with a live SSH shell', () => {
     } finally {
       files.remove();
     }
-  });
+  }, 180_000);
 });

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-// eslint-disable-next-line no-restricted-imports -- moving behind the recorder in the pg-evidence work
-import type { CapturedParam } from '../../store/schema/queries.js';
+import type { CapturedParam } from '../../core/captured-param.js';
 import type { TextDecoding } from './client-encoding.js';
 
 /** Parameter values are kept whole up to this size; larger ones as a prefix with size and sha256. */

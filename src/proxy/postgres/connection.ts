@@ -26,6 +26,7 @@ import { mockSalt, ScramProtocolError, ScramServer } from './scram-server.js';
 import { PostgresBridge } from './session.js';
 import { ClientGone, type SocketReader } from './socket-reader.js';
 import { readClientRequest, StartupRequestError, type ClientRequest } from './startup-options.js';
+import { recordStartupRefusal } from './startup-refusal.js';
 import { StatementTracker } from './statement-tracker.js';
 import type { GatewayTls } from './tls-context.js';
 import { connectUpstream, type UpstreamConnection } from './upstream.js';
@@ -107,6 +108,10 @@ export async function serveConnection(raw: net.Socket, deps: ConnectionDeps): Pr
     }
     const authenticated = await authenticate(socket, reader, negotiated.rest, request, secure, clientAddr, deps);
     finishStartup();
+    if (request.refused) {
+      await recordStartupRefusal(context, authenticated.identity, request.refused, request.target, clientAddr);
+      throw new Refusal({ code: SqlState.invalidAuthorization, message: request.refused.message, hint: request.refused.hint });
+    }
     await startSession(socket, reader, authenticated, request, clientAddr, deps);
   } catch (err) {
     finishStartup();
@@ -117,13 +122,13 @@ export async function serveConnection(raw: net.Socket, deps: ConnectionDeps): Pr
     } else if (err instanceof StartupTimeout || timedOut) {
       deps.metric('startup_timeout');
       const reason = `startup not completed within ${context.config.postgres.startupTimeoutMs} ms`;
-      deps.violations.report({ code: 'startup_timeout', reason, clientAddr, identity: claimed });
+      deps.violations.report({ code: 'startup_timeout', reason, clientAddr, claimed });
       if (!socket.destroyed) socket.end(errorResponse({ severity: 'FATAL', code: SqlState.protocolViolation, message: reason }));
       setTimeout(() => socket.destroy(), 1000).unref();
     } else if (err instanceof NegotiationError || err instanceof FrontendProtocolError || err instanceof ScramProtocolError) {
       deps.metric('protocol_violation');
       const code = err instanceof FrontendProtocolError && err.code === 'too_large' ? 'message_too_large' : 'protocol_violation';
-      deps.violations.report({ code, reason: err.message, clientAddr, identity: claimed });
+      deps.violations.report({ code, reason: err.message, clientAddr, claimed });
       if (!socket.destroyed) socket.end(errorResponse({ severity: 'FATAL', code: SqlState.protocolViolation, message: err.message }));
     } else if (err instanceof ClientGone) {
       deps.metric('client_gone');
@@ -255,6 +260,7 @@ async function startSession(
     login: dbUser,
     database,
     clientAddr,
+    details: { startupParameters: Object.fromEntries(request.forward) },
   });
   try {
     await live.opened;
@@ -298,7 +304,8 @@ async function startSession(
     database,
     dbUser,
   });
-  const tracker = new StatementTracker(queries, live.logger);
+  const { maxPreparedStatements, maxPreparedBytes } = context.config.postgres;
+  const tracker = new StatementTracker(queries, live.logger, { maxObjects: maxPreparedStatements, maxBytes: maxPreparedBytes });
   for (const [name, value] of upstream.parameters) tracker.setParameter(name, value);
 
   let key: { processId: number; secretKey: Buffer };

@@ -3,6 +3,8 @@ import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { RecorderError } from '../../recorder/errors.js';
 import type { QueryLog } from '../../recorder/query-log.js';
+import { captureRefusal } from './capture/refusals.js';
+import { ClientCapture } from './client-capture.js';
 import { BackendScanner, UpstreamProtocolError } from './protocol/backend-scanner.js';
 import { errorResponse, type ErrorFields } from './protocol/backend-serializer.js';
 import { SqlState } from './protocol/codes.js';
@@ -47,6 +49,7 @@ const PAUSE_UPSTREAM_FULL = 1;
 const PAUSE_LOG_CONGESTED = 2;
 const PAUSE_PIPELINE_FULL = 4;
 const PAUSE_TERMINATING = 8;
+const PAUSE_HELD = 16;
 
 /** A client may have this many requests in flight before the gateway stops reading from it. */
 const PIPELINE_HIGH = 20_000;
@@ -65,7 +68,7 @@ const TERMINATION_GRACE_MS = 3000;
 export class PostgresBridge {
   readonly done: Promise<BridgeOutcome>;
   private resolveDone!: (outcome: BridgeOutcome) => void;
-  private readonly frontend: FrontendParser;
+  private readonly capture: ClientCapture;
   private readonly backend = new BackendScanner(TRACKED_BODIES);
   private paused = 0;
   private terminating: Termination | null = null;
@@ -79,7 +82,7 @@ export class PostgresBridge {
   private finished = false;
 
   constructor(private readonly options: BridgeOptions) {
-    this.frontend = new FrontendParser({ maxMessageBytes: options.maxMessageBytes });
+    this.capture = new ClientCapture(new FrontendParser({ maxMessageBytes: options.maxMessageBytes }), this.onClientMessage);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -140,34 +143,52 @@ export class PostgresBridge {
   private readonly onClientData = (chunk: Buffer): void => {
     this.bytesFromClient += chunk.length;
     this.options.onBytes(0, chunk.length);
+    this.forwardClient(() => this.capture.take(chunk));
+  };
+
+  /** Forwards the client bytes `take` releases (captured); a held message pauses the client until the server answers. */
+  private forwardClient(take: () => Buffer[]): void {
+    let ready: Buffer[];
     try {
-      this.frontend.parse(chunk, this.onClientMessage);
+      ready = take();
     } catch (err) {
-      if (err instanceof FrontendProtocolError) {
-        this.options.onViolation(err.code === 'too_large' ? 'message_too_large' : 'protocol_violation', err.message);
-        this.terminate({ code: SqlState.protocolViolation, message: err.message, reason: `protocol violation: ${err.message}` });
-        return;
-      }
-      if (err instanceof RecorderError) {
-        this.terminate({
-          code: '58000',
-          message: 'the gateway cannot record this statement, so it was not run; the session is ended',
-          detail: err.message,
-          reason: `statement refused: ${err.message}`,
-        });
-        return;
-      }
-      this.internalError(err);
+      this.captureFailed(err);
       return;
     }
     if (this.terminating) return;
-    if (!this.options.upstream.write(chunk)) this.setPaused(PAUSE_UPSTREAM_FULL, true);
+    for (const bytes of ready) if (!this.options.upstream.write(bytes)) this.setPaused(PAUSE_UPSTREAM_FULL, true);
+    this.setPaused(PAUSE_HELD, this.capture.holding);
     if (this.options.tracker.outstanding > PIPELINE_HIGH) this.setPaused(PAUSE_PIPELINE_FULL, true);
-  };
+  }
 
-  private readonly onClientMessage = (message: FrontendMessage): void => {
-    this.options.tracker.onClientMessage(message);
-    if (message.name === 'terminate') this.endReason ??= 'the client ended the session';
+  private captureFailed(err: unknown): void {
+    if (err instanceof FrontendProtocolError) {
+      this.options.onViolation(err.code === 'too_large' ? 'message_too_large' : 'protocol_violation', err.message);
+      this.terminate({ code: SqlState.protocolViolation, message: err.message, reason: `protocol violation: ${err.message}` });
+      return;
+    }
+    const refusal = captureRefusal(err);
+    if (refusal) {
+      this.options.onViolation(refusal.violation, refusal.message);
+      this.terminate({ code: refusal.sqlstate, message: refusal.message, hint: refusal.hint, reason: refusal.message });
+      return;
+    }
+    if (err instanceof RecorderError) {
+      this.terminate({
+        code: '58000',
+        message: 'the gateway cannot record this statement, so it was not run; the session is ended',
+        detail: err.message,
+        reason: `statement refused: ${err.message}`,
+      });
+      return;
+    }
+    this.internalError(err);
+  }
+
+  private readonly onClientMessage = (message: FrontendMessage): boolean => {
+    const captured = this.options.tracker.onClientMessage(message);
+    if (captured && message.name === 'terminate') this.endReason ??= 'the client ended the session';
+    return captured;
   };
 
   /** A bug met by one session ends that session, never the gateway. */
@@ -206,6 +227,7 @@ export class PostgresBridge {
     }
     this.forwardUpstream(chunk);
     if (this.paused & PAUSE_PIPELINE_FULL && tracker.outstanding < PIPELINE_LOW) this.setPaused(PAUSE_PIPELINE_FULL, false);
+    if (this.capture.holding) this.forwardClient(() => this.capture.retry());
   };
 
   private forwardUpstream(chunk: Buffer): void {
@@ -245,7 +267,7 @@ export class PostgresBridge {
     const { upstream } = this.options;
     if (this.upstreamClosed) return;
     this.options.upstreamReads.handler = () => undefined;
-    if (this.frontend.atBoundary) upstream.end(Buffer.from([0x58, 0, 0, 0, 4])); // Terminate
+    if (this.capture.upstreamAtBoundary) upstream.end(Buffer.from([0x58, 0, 0, 0, 4])); // Terminate
     else upstream.destroy();
   }
 

@@ -1,3 +1,5 @@
+import { checkSetting, unsupportedSwitch, type StartupRefusal } from './startup-parameters.js';
+
 /**
  * How a client names who it is and what it wants, with nothing but standard startup
  * parameters:
@@ -7,17 +9,20 @@
  * - `database` is the target name;
  * - alternatively the database user can be given as a server option,
  *   `options=-c custos.db_user=app_ro` (for tools that cannot change the user name);
- * - every other parameter (application_name, options, client_encoding, DateStyle,
- *   TimeZone, search_path …) is forwarded upstream unchanged, minus the custos.* options.
+ * - the other parameters, and the `-c` settings of `options`, are forwarded upstream when
+ *   they are on the list in startup-parameters.ts; any other makes the gateway refuse the
+ *   connection (once the identity is proved, so the refusal has an actor).
  */
 export interface ClientRequest {
   identity: string;
   target: string;
   dbUser: string | null;
-  /** Parameters to send upstream, in the client's order. */
+  /** Parameters to send upstream, in the client's order (what the session records). */
   forward: Array<[string, string]>;
   /** `_pq_.*` protocol options we do not support (reported with NegotiateProtocolVersion). */
   unsupportedProtocolOptions: string[];
+  /** The first parameter that cannot be forwarded: the connection is refused with 28000. */
+  refused: StartupRefusal | null;
 }
 
 export class StartupRequestError extends Error {}
@@ -39,6 +44,7 @@ export function readClientRequest(parameters: Map<string, string>): ClientReques
 
   const forward: Array<[string, string]> = [];
   const unsupportedProtocolOptions: string[] = [];
+  let refused: StartupRefusal | null = null;
   for (const [name, value] of parameters) {
     if (name === 'user' || name === 'database' || name === 'replication') continue;
     if (name.startsWith('_pq_.')) {
@@ -46,52 +52,62 @@ export function readClientRequest(parameters: Map<string, string>): ClientReques
       continue;
     }
     if (name === 'options') {
-      const { rest, settings } = extractCustomOptions(value);
-      const requested = settings.get(DB_USER_OPTION);
-      if (requested !== undefined) {
-        if (dbUser !== null && dbUser !== requested) {
-          throw new StartupRequestError(`the database user is given twice, as "${dbUser}" (user name) and "${requested}" (${DB_USER_OPTION})`);
+      const { settings, unsupported } = parseOptions(value);
+      if (unsupported !== null) refused ??= unsupportedSwitch(unsupported, value);
+      const kept: string[] = [];
+      for (const setting of settings) {
+        if (setting.name.toLowerCase() === DB_USER_OPTION) {
+          if (dbUser !== null && dbUser !== setting.value) {
+            throw new StartupRequestError(`the database user is given twice, as "${dbUser}" (user name) and "${setting.value}" (${DB_USER_OPTION})`);
+          }
+          dbUser = setting.value || null;
+          continue;
         }
-        dbUser = requested || null;
+        // Other custos.* settings are the gateway's, never the server's.
+        if (setting.name.toLowerCase().startsWith('custos.')) continue;
+        const refusal = checkSetting(setting.name, setting.value, 'options');
+        if (refusal) refused ??= refusal;
+        else kept.push(`-c ${escapeOption(`${setting.name}=${setting.value}`)}`);
       }
-      if (rest) forward.push([name, rest]);
+      if (kept.length > 0) forward.push([name, kept.join(' ')]);
       continue;
     }
-    forward.push([name, value]);
+    const refusal = checkSetting(name, value, null);
+    if (refusal) refused ??= refusal;
+    else forward.push([name, value]);
   }
-  return { identity, target, dbUser, forward, unsupportedProtocolOptions };
+  return { identity, target, dbUser, forward, unsupportedProtocolOptions, refused };
+}
+
+export interface OptionSetting {
+  name: string;
+  value: string;
 }
 
 /**
- * Takes the custos.* settings out of a PostgreSQL `options` string (`-c name=value`,
- * `-cname=value`, `--name=value`; backslash escapes the next character) and returns the rest,
- * re-escaped.
+ * Reads a PostgreSQL `options` string as the server does (words split at whitespace,
+ * backslash escapes the next character): the settings given as `-c name=value`,
+ * `-cname=value` or `--name=value`, and the first word that is none of those (the server
+ * would read it as another command-line switch).
  */
-export function extractCustomOptions(options: string): { rest: string; settings: Map<string, string> } {
+export function parseOptions(options: string): { settings: OptionSetting[]; unsupported: string | null } {
   const words = splitOptions(options);
-  const kept: string[] = [];
-  const settings = new Map<string, string>();
+  const settings: OptionSetting[] = [];
+  let unsupported: string | null = null;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     let setting: string | null = null;
-    let consumed = 1;
-    if (word === '-c' && i + 1 < words.length) {
-      setting = words[i + 1]!;
-      consumed = 2;
-    } else if (word.startsWith('-c') && word.length > 2) {
-      setting = word.slice(2);
-    } else if (word.startsWith('--')) {
-      setting = word.slice(2);
-    }
+    if (word === '-c' && i + 1 < words.length) setting = words[++i]!;
+    else if (word.startsWith('-c') && word.length > 2) setting = word.slice(2);
+    else if (word.startsWith('--') && word.length > 2) setting = word.slice(2);
     const equals = setting?.indexOf('=') ?? -1;
-    if (setting && equals > 0 && setting.slice(0, equals).toLowerCase().startsWith('custos.')) {
-      settings.set(setting.slice(0, equals).toLowerCase(), setting.slice(equals + 1));
-      i += consumed - 1;
+    if (setting === null || equals <= 0) {
+      unsupported ??= word;
       continue;
     }
-    kept.push(word);
+    settings.push({ name: setting.slice(0, equals), value: setting.slice(equals + 1) });
   }
-  return { rest: kept.map(escapeOption).join(' '), settings };
+  return { settings, unsupported };
 }
 
 function splitOptions(options: string): string[] {
@@ -103,7 +119,7 @@ function splitOptions(options: string): string[] {
     if (c === '\\' && i + 1 < options.length) {
       current += options[++i];
       inWord = true;
-    } else if (/\s/.test(c)) {
+    } else if (OPTION_SPACE.test(c)) {
       if (inWord) words.push(current);
       current = '';
       inWord = false;
@@ -117,5 +133,8 @@ function splitOptions(options: string): string[] {
 }
 
 function escapeOption(word: string): string {
-  return word.replace(/[\\\s]/g, (c) => `\\${c}`);
+  return word.replace(/[\\ \t\n\v\f\r]/g, (c) => `\\${c}`);
 }
+
+/** The server splits options at ASCII whitespace only (pg_split_opts uses isspace). */
+const OPTION_SPACE = /[ \t\n\v\f\r]/;

@@ -7,7 +7,10 @@ export interface Violation {
   /** protocol_violation, message_too_large, startup_timeout, too_many_connections … */
   code: string;
   clientAddr: string | null;
+  /** The identity the client proved (a running session). */
   identity?: string | null;
+  /** The identity the client named but has not proved (startup, authentication). */
+  claimed?: string | null;
   sessionId?: string | null;
 }
 
@@ -46,10 +49,15 @@ export class ViolationReporter {
     this.audit
       .record({
         type: 'protocol.violation',
-        actor: violation.identity ?? `client:${violation.clientAddr ?? 'unknown'}`,
-        identity: violation.identity ?? null,
+        ...violationActor(violation),
         sessionId: violation.sessionId ?? null,
-        data: { protocol: 'postgres', code: violation.code, reason: violation.reason, clientAddr: violation.clientAddr },
+        data: {
+          protocol: 'postgres',
+          code: violation.code,
+          reason: violation.reason,
+          clientAddr: violation.clientAddr,
+          ...(violation.claimed && !violation.identity ? { claimed: violation.claimed } : {}),
+        },
       })
       .catch((err) => this.logger.warn('could not record a protocol violation', { error: errorMessage(err) }));
   }
@@ -65,4 +73,15 @@ export class ViolationReporter {
       .record({ type: 'protocol.violation', actor: 'gateway', data: { protocol: 'postgres', code: 'rate_limited', suppressed: counts, reason: 'more violations than the audit rate limit; counted here' } })
       .catch((err) => this.logger.warn('could not record a protocol violation summary', { error: errorMessage(err) }));
   }
+}
+
+/**
+ * Only a proved identity is an actor. A name the client claimed before proving it is marked as
+ * claimed — as `auth.failure` does — and still filed under that identity, so that an auditor
+ * following it sees what was attempted in its name.
+ */
+export function violationActor(violation: Pick<Violation, 'identity' | 'claimed'>): { actor: string; identity: string | null } {
+  if (violation.identity) return { actor: violation.identity, identity: violation.identity };
+  if (violation.claimed) return { actor: `claimed:${violation.claimed}`, identity: violation.claimed };
+  return { actor: 'anonymous', identity: null };
 }

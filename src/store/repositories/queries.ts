@@ -42,7 +42,7 @@ export function queryRepository(db: Db) {
       });
     },
 
-    /** Inserts rows given as objects (tools and tests; capture uses insertBatch). */
+    /** Inserts rows given as objects (tools and tests; capture uses writeBatch). */
     async insert(rows: NewQueryRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += 5000) {
         const lines = rows.slice(i, i + 5000).map((row) => queryRowLine(row));

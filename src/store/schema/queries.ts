@@ -1,16 +1,7 @@
+import type { CapturedParam } from '../../core/captured-param.js';
 import { bigint, bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
-export interface CapturedParam {
-  /** Type OID the client declared (0 = unspecified). */
-  oid: number;
-  format: 'text' | 'binary';
-  /** Text parameters as text, binary ones as base64; null for SQL NULL. */
-  value: string | null;
-  /** Present when a text parameter's bytes are not valid text in the client encoding: `value` is then base64. */
-  encoding?: 'base64';
-  /** Present when the value was too large to keep whole: its size, its sha256, and `value` holds a prefix. */
-  truncated?: { bytes: number; sha256: string };
-}
+export type { CapturedParam };
 
 /** Every statement captured at the PostgreSQL front end, with parameters and outcome. */
 export const queries = pgTable(

@@ -148,3 +148,31 @@ describe('FrontendParser fuzzing', () => {
     }
   });
 });
+
+describe('FrontendParser stopping', () => {
+  it('stops right after a message the callback refuses, and says where it began', () => {
+    const first = serialize.query('select 1');
+    const second = serialize.sync();
+    const third = serialize.flush();
+    const chunk = Buffer.concat([first, second, third]);
+    const parser = new FrontendParser({ maxMessageBytes: MAX });
+    const seen: string[] = [];
+    const end = parser.parse(chunk, (message) => {
+      seen.push(message.name);
+      return message.name !== 'sync';
+    });
+    expect(seen).toEqual(['query', 'sync']);
+    expect(end).toBe(first.length + second.length);
+    expect(parser.messageStart).toBe(first.length);
+    expect(parser.parse(chunk.subarray(end), (message) => void seen.push(message.name))).toBe(third.length);
+    expect(seen).toEqual(['query', 'sync', 'flush']);
+  });
+
+  it('reports -1 as the start of a message that began in an earlier chunk', () => {
+    const query = serialize.query('select 1');
+    const parser = new FrontendParser({ maxMessageBytes: MAX });
+    parser.parse(query.subarray(0, 3), () => undefined);
+    parser.parse(query.subarray(3), () => false);
+    expect(parser.messageStart).toBe(-1);
+  });
+});

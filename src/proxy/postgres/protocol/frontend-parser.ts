@@ -3,7 +3,8 @@ import { decodeFrontendMessage, describeType, SESSION_TYPES, type FrontendMessag
 import { MalformedMessage } from './message-reader.js';
 import { MessageHeader } from './message-header.js';
 
-export type FrontendCallback = (message: FrontendMessage) => void;
+/** Returning `false` stops the parser right after this message (see `parse`). */
+export type FrontendCallback = (message: FrontendMessage) => unknown;
 
 export interface FrontendParserOptions {
   /** Largest message body accepted; a bigger declared length is a violation. */
@@ -38,6 +39,7 @@ export class FrontendParser {
   private parts: Buffer[] = [];
   private partsLength = 0;
   private failed: FrontendProtocolError | null = null;
+  private start = 0;
   allowed: ReadonlySet<number>;
 
   constructor(private readonly options: FrontendParserOptions) {
@@ -54,10 +56,23 @@ export class FrontendParser {
     return this.partsLength + this.header.pending;
   }
 
-  parse(chunk: Buffer, onMessage: FrontendCallback): void {
+  /**
+   * Where in the last chunk the message last handed to the callback began: its offset, or -1
+   * when it began in an earlier chunk.
+   */
+  get messageStart(): number {
+    return this.start;
+  }
+
+  /**
+   * Parses a chunk and returns how many of its bytes were consumed: all of them, unless the
+   * callback returned `false`, in which case parsing stopped right after that message and the
+   * rest of the chunk is left to a later call.
+   */
+  parse(chunk: Buffer, onMessage: FrontendCallback): number {
     if (this.failed) throw this.failed;
     try {
-      this.parseChunk(chunk, onMessage);
+      return this.parseChunk(chunk, onMessage);
     } catch (err) {
       if (err instanceof MalformedMessage) {
         this.failed = new FrontendProtocolError(err.message, 'malformed');
@@ -71,7 +86,7 @@ export class FrontendParser {
     }
   }
 
-  private parseChunk(chunk: Buffer, onMessage: FrontendCallback): void {
+  private parseChunk(chunk: Buffer, onMessage: FrontendCallback): number {
     const end = chunk.length;
     let offset = 0;
     while (offset < end) {
@@ -87,18 +102,22 @@ export class FrontendParser {
           const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLength);
           this.parts = [];
           this.partsLength = 0;
-          onMessage(decodeFrontendMessage(this.type, body));
+          // A body still expected when the chunk began: the message began in an earlier chunk.
+          this.start = -1;
+          if (onMessage(decodeFrontendMessage(this.type, body)) === false) return offset;
         }
         this.skipping = this.bodyRemaining > 0 && this.skipping;
         continue;
       }
 
+      const start = this.header.pending === 0 ? offset : -1;
       offset = this.header.take(chunk, offset, end);
       if (this.header.pending > 0) break;
       this.type = this.header.type;
       const length = this.header.length;
       const bodyLength = this.checkHeader(this.type, length);
 
+      this.start = start;
       if (this.type === Frontend.CopyData) {
         onMessage({ name: 'copyData', length: bodyLength });
         const take = Math.min(bodyLength, end - offset);
@@ -108,12 +127,13 @@ export class FrontendParser {
       } else if (end - offset >= bodyLength) {
         const body = chunk.subarray(offset, offset + bodyLength);
         offset += bodyLength;
-        onMessage(decodeFrontendMessage(this.type, body));
+        if (onMessage(decodeFrontendMessage(this.type, body)) === false) return offset;
       } else {
         this.bodyRemaining = bodyLength;
         this.skipping = false;
       }
     }
+    return end;
   }
 
   private checkHeader(type: number, length: number): number {
