@@ -46,6 +46,7 @@ export class SignInThrottle {
     this.refusals = new SlidingWindowLimiter(1, limits.windowMs);
   }
 
+  /** Whether this attempt may be made now; a refusal is remembered (see `firstRefusal`). */
   check(attempt: SignInAttempt, now: number): ThrottleVerdict {
     const address = addressKey(attempt.clientAddr);
     const pair = pairKey(address, attempt.identity);

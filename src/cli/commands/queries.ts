@@ -89,13 +89,13 @@ function tableWriter(): Writer {
   const cells = (row: QueryListing): string[] =>
     [
       shortTime(row.startedAt),
-    row.identityName,
-    row.target,
-    row.dbUser,
-    row.sessionId,
-    String(row.seq),
-    row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
-    row.durationMs === null ? '-' : row.durationMs.toFixed(1),
+      row.identityName,
+      row.target,
+      row.dbUser,
+      row.sessionId,
+      String(row.seq),
+      row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
+      row.durationMs === null ? '-' : row.durationMs.toFixed(1),
       row.rowCount === null ? '-' : String(row.rowCount),
       statementSummary(row),
     ].map(escapeControls);
