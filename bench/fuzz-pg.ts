@@ -13,7 +13,7 @@
  * Exit 1 when the gateway crashed, the steady session was disturbed, a connection hung, or
  * the gateway answered an input with an internal error (XX000) or logged an error.
  */
-import { formatFuzzReport, runPgFuzz } from '../test/helpers/pg-fuzz.js';
+import { formatFuzzReport, GATEWAY_INTERNAL_ERROR, runPgFuzz } from '../test/helpers/pg-fuzz.js';
 
 const only = process.env.FUZZ_ONLY ? process.env.FUZZ_ONLY.split(',').map(Number) : undefined;
 const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -26,6 +26,6 @@ const report = await runPgFuzz({
   log,
 });
 process.stdout.write(`${formatFuzzReport(report)}\n`);
-const internalErrors = (report.outcomes.XX000 ?? 0) + Object.keys(report.gatewayLog).filter((line) => line.startsWith('error:')).length;
+const internalErrors = (report.outcomes[GATEWAY_INTERNAL_ERROR] ?? 0) + Object.keys(report.gatewayLog).filter((line) => line.startsWith('error:')).length;
 const failed = report.gatewayCrashes > 0 || report.steady.disturbed || (report.outcomes.hung ?? 0) > 0 || internalErrors > 0;
 process.exitCode = failed ? 1 : 0;

@@ -23,7 +23,7 @@ export interface FuzzLogin {
  * server behind it) sent, or what happened without one.
  */
 export type FuzzOutcome =
-  | { kind: 'error'; code: string }
+  | { kind: 'error'; code: string; message: string }
   | { kind: 'closed' } // the gateway closed without an error
   | { kind: 'idle' } // the gateway waited for more bytes; the fuzzer closed its side, then the gateway closed
   | { kind: 'hung' } // the gateway did not close after the fuzzer closed its side
@@ -149,8 +149,8 @@ class FuzzConnection {
       while (!this.closed && Date.now() < deadline) await this.sleep(deadline - Date.now());
       if (!this.closed) return { kind: 'hung' };
     }
-    const code = lastFatalCode(Buffer.concat(this.received));
-    if (code) return { kind: 'error', code };
+    const error = lastFatalError(Buffer.concat(this.received));
+    if (error) return { kind: 'error', ...error };
     if (this.reset) return { kind: 'reset' };
     return idle ? { kind: 'idle' } : { kind: 'closed' };
   }
@@ -195,21 +195,22 @@ class FuzzConnection {
 }
 
 /**
- * The SQLSTATE of the last FATAL ErrorResponse in a backend byte stream (after an optional
- * one-byte SSL/GSS answer), or of the last ErrorResponse when none is FATAL.
+ * The SQLSTATE and message of the last FATAL ErrorResponse in a backend byte stream (after
+ * an optional one-byte SSL/GSS answer), or of the last ErrorResponse when none is FATAL.
  */
-export function lastFatalCode(bytes: Buffer): string | null {
+export function lastFatalError(bytes: Buffer): { code: string; message: string } | null {
   let offset = 0;
   const plausible = (at: number) => at + 5 <= bytes.length && bytes.readInt32BE(at + 1) >= 4 && bytes.readInt32BE(at + 1) < 1 << 24;
   if ((bytes[0] === 0x53 || bytes[0] === 0x4e) && !plausible(0)) offset = 1;
-  let fatal: string | null = null;
-  let last: string | null = null;
+  let fatal: { code: string; message: string } | null = null;
+  let last: { code: string; message: string } | null = null;
   while (plausible(offset)) {
     const length = bytes.readInt32BE(offset + 1);
     if (bytes[offset] === 0x45 && offset + 1 + length <= bytes.length) {
       const fields = errorFields(bytes.subarray(offset + 5, offset + 1 + length));
-      last = fields.get('C') ?? last;
-      if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') fatal = fields.get('C') ?? fatal;
+      const error = { code: fields.get('C') ?? '?', message: fields.get('M') ?? '' };
+      last = error;
+      if (fields.get('V') === 'FATAL' || fields.get('S') === 'FATAL') fatal = error;
     }
     offset += 1 + length;
   }

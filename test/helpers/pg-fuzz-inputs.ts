@@ -151,7 +151,10 @@ function sessionMessages(random: Random, count: number): Buffer[] {
     } else if (kind === 7) {
       out.push(pick(random, [serialize.close({ type: 'S', name: name() }), serialize.close({ type: 'P', name: '' }), serialize.describe({ type: 'S', name: name() })]));
       out.push(serialize.sync());
-    } else if (kind === 8) out.push(pick(random, [serialize.flush(), serialize.sync(), functionCall(1598, [Buffer.from('7'), null])]));
+    } else if (kind === 8) {
+      // FunctionCall: upper(text) (OID 871) as it should be called, and random() (1598) with arguments it does not take.
+      out.push(pick(random, [serialize.flush(), serialize.sync(), functionCall(871, [Buffer.from('fuzz')]), functionCall(1598, [Buffer.from('7'), null])]));
+    }
     else out.push(random() < 0.2 ? serialize.end() : serialize.sync());
   }
   return out;

@@ -27,7 +27,7 @@ export interface FuzzReport {
   inputsSent: number;
   seconds: number;
   phases: Record<FuzzPhase, number>;
-  /** How connections ended: a SQLSTATE (the last FATAL error they received), or closed / idle / hung / reset / login-failed. */
+  /** How connections ended: a SQLSTATE (of the last FATAL error they received), GATEWAY_INTERNAL_ERROR, or closed / idle / hung / reset / login-failed. */
   outcomes: Record<string, number>;
   gatewayCrashes: number;
   crash: { code: number | null; signal: string | null; inFlight: string[]; logTail: string[] } | null;
@@ -44,6 +44,14 @@ export interface FuzzReport {
 }
 
 const IDENTITY = { user: 'alice', database: 'open' };
+
+/** The outcome key of an input the gateway itself failed on (PostgreSQL's own XX000 are counted apart). */
+export const GATEWAY_INTERNAL_ERROR = 'XX000 from the gateway';
+
+function errorKey(outcome: { code: string; message: string }): string {
+  // The gateway's two internal-error answers ("… could not serve this connection", "internal error in the gateway …").
+  return outcome.code === 'XX000' && /gateway/.test(outcome.message) ? GATEWAY_INTERNAL_ERROR : outcome.code;
+}
 
 /**
  * Fuzzes a running gateway (`custos start`, a child process) in front of a real PostgreSQL:
@@ -93,11 +101,11 @@ export async function fuzzGateway(target: FuzzTarget, options: FuzzOptions): Pro
       const outcome: FuzzOutcome = await runFuzzCase(fuzzed, login).catch((err: Error) => ({ kind: 'login-failed', message: `connect: ${err.message}` }));
       inFlight.delete(index);
       sent += 1;
-      const key = outcome.kind === 'error' ? outcome.code : outcome.kind;
+      const key = outcome.kind === 'error' ? errorKey(outcome) : outcome.kind;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
       if (outcome.kind === 'login-failed') sample(samples.loginFailed, `#${index}: ${outcome.message}`);
       if (outcome.kind === 'hung') sample(samples.hung, `#${index} ${fuzzed.phase}: ${fuzzed.description}`);
-      if (outcome.kind === 'error' && outcome.code === 'XX000') sample(samples.internalError, `#${index} ${fuzzed.phase}: ${fuzzed.description}`);
+      if (key === GATEWAY_INTERNAL_ERROR) sample(samples.internalError, `#${index} ${fuzzed.phase}: ${fuzzed.description}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, total) }, worker));
