@@ -8,7 +8,8 @@
  * node-postgres session runs queries beside them and checks every answer.
  *
  * FUZZ_INPUTS (default 1000000), FUZZ_SEED (default 1), FUZZ_CONCURRENCY (default 32),
- * FUZZ_ONLY (comma-separated input numbers: replay just those). Inputs depend only on the
+ * FUZZ_ONLY (comma-separated input numbers: replay just those), FUZZ_IDLE_MS (default 150: how
+ * long a connection waits for an answer before closing its side). Inputs depend only on the
  * seed and their number, so a reported input replays with FUZZ_SEED and FUZZ_ONLY.
  * Exit 1 when the gateway crashed, the steady session was disturbed, a connection hung, or
  * the gateway answered an input with an internal error (XX000) or logged an error.
@@ -22,6 +23,7 @@ const report = await runPgFuzz({
   inputs: Number(process.env.FUZZ_INPUTS ?? 1_000_000),
   seed: Number(process.env.FUZZ_SEED ?? 1),
   concurrency: Number(process.env.FUZZ_CONCURRENCY ?? 32),
+  idleMs: Number(process.env.FUZZ_IDLE_MS ?? 150),
   ...(only ? { only } : {}),
   log,
 });

@@ -25,7 +25,7 @@ export interface FuzzLogin {
 export type FuzzOutcome =
   | { kind: 'error'; code: string; message: string }
   | { kind: 'closed' } // the gateway closed without an error
-  | { kind: 'idle' } // the gateway waited for more bytes; the fuzzer closed its side, then the gateway closed
+  | { kind: 'idle' } // no answer within idleMs (mostly a message waiting for its bytes); the fuzzer closed its side, then the gateway closed
   | { kind: 'hung' } // the gateway did not close after the fuzzer closed its side
   | { kind: 'reset' }
   | { kind: 'login-failed'; message: string }; // the valid part before the fuzzed bytes did not work

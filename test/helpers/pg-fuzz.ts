@@ -375,6 +375,7 @@ export function formatFuzzReport(report: FuzzReport): string {
     `  by phase: startup ${report.phases.startup}, auth ${report.phases.auth}, post-auth ${report.phases.session}`,
     `  connections ended by 08P01 (protocol violation): ${report.outcomes['08P01'] ?? 0}`,
     `  all endings: ${outcomes.map(([key, count]) => `${key} ${count}`).join(', ')}`,
+    '  (idle: no answer within the idle time, usually a message still waiting for its bytes; the fuzzer closed its side and the gateway closed. closed: closed by the gateway without an error.)',
     `gateway crashes: ${report.gatewayCrashes}${report.crash ? ` (exit code ${report.crash.code}, signal ${report.crash.signal})` : ''}`,
     `gateway peak RSS: ${mb(report.peakRssBytes)} MB`,
     `steady session: ${report.steady.queries} queries, ${report.steady.disturbed ? `DISTURBED: ${report.steady.problems.join('; ')}` : 'never disturbed'} (slowest answer ${report.steady.maxLatencyMs.toFixed(0)} ms)`,
