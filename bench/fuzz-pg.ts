@@ -12,7 +12,8 @@
  * long a connection waits for an answer before closing its side). Inputs depend only on the
  * seed and their number, so a reported input replays with FUZZ_SEED and FUZZ_ONLY.
  * Exit 1 when the gateway crashed, the steady session was disturbed, a connection hung, or
- * the gateway answered an input with an internal error (XX000) or logged an error.
+ * the gateway answered an input with an internal error (XX000) or logged an error, or did not
+ * exit 0 on SIGTERM after the run.
  */
 import { formatFuzzReport, GATEWAY_INTERNAL_ERROR, runPgFuzz } from '../test/helpers/pg-fuzz.js';
 
@@ -29,5 +30,6 @@ const report = await runPgFuzz({
 });
 process.stdout.write(`${formatFuzzReport(report)}\n`);
 const internalErrors = (report.outcomes[GATEWAY_INTERNAL_ERROR] ?? 0) + Object.keys(report.gatewayLog).filter((line) => line.startsWith('error:')).length;
-const failed = report.gatewayCrashes > 0 || report.steady.disturbed || (report.outcomes.hung ?? 0) > 0 || internalErrors > 0;
+const stoppedCleanly = report.gatewayStop?.code === 0;
+const failed = !stoppedCleanly || report.gatewayCrashes > 0 || report.steady.disturbed || (report.outcomes.hung ?? 0) > 0 || internalErrors > 0;
 process.exitCode = failed ? 1 : 0;

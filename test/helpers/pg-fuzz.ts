@@ -40,7 +40,8 @@ export interface FuzzReport {
   samples: { loginFailed: string[]; hung: string[]; internalError: string[] };
   /** First line of `custos verify` after the run. */
   auditChain: string;
-  gatewayExitCode: number | null;
+  /** How the gateway stopped on SIGTERM after the run (killed: it was still running 30 s later). */
+  gatewayStop: { code: number | null; signal: string | null; seconds: number; killed: boolean; logTail: string[] } | null;
 }
 
 const IDENTITY = { user: 'alice', database: 'open' };
@@ -117,7 +118,7 @@ export async function fuzzGateway(target: FuzzTarget, options: FuzzOptions): Pro
   await steady.stop(!crashed);
   const rss = gateway.rss();
   const auditChain = crashed ? 'not checked (the gateway crashed)' : ((await target.files.cli(['verify'])).stdout.split('\n')[0] ?? '');
-  const gatewayExitCode = crashed ? crashed.code : await gateway.stop();
+  const gatewayStop = crashed ? null : await gateway.stop();
   return {
     seed: options.seed,
     inputsSent: sent,
@@ -132,7 +133,7 @@ export async function fuzzGateway(target: FuzzTarget, options: FuzzOptions): Pro
     steady: { queries: steady.queries, disturbed: steady.problems.length > 0, problems: steady.problems, maxLatencyMs: steady.maxLatencyMs },
     samples,
     auditChain,
-    gatewayExitCode,
+    gatewayStop,
   };
 }
 
@@ -335,16 +336,22 @@ export class FuzzGateway {
     return this.lines.slice(-30);
   }
 
-  /** SIGTERM, and the exit code (SIGKILL after 30 s). */
-  async stop(): Promise<number | null> {
+  /** SIGTERM, then SIGKILL if it is still running 30 s later. */
+  async stop(): Promise<{ code: number | null; signal: string | null; seconds: number; killed: boolean; logTail: string[] }> {
     clearInterval(this.sampler);
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.stopping = true;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    const code = await this.exit;
-    clearTimeout(timer);
-    return code;
+    const started = Date.now();
+    let killed = false;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.stopping = true;
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        killed = true;
+        this.child.kill('SIGKILL');
+      }, 30_000);
+      await this.exit;
+      clearTimeout(timer);
+    }
+    return { code: this.child.exitCode, signal: this.child.signalCode, seconds: (Date.now() - started) / 1000, killed, logTail: killed || this.child.exitCode !== 0 ? this.tail() : [] };
   }
 
   private onLine(line: string): void {
@@ -361,6 +368,12 @@ export class FuzzGateway {
     if (!(key in this.logCounts) && this.logSamples.length < 20) this.logSamples.push(line.slice(0, 1000));
     this.logCounts[key] = (this.logCounts[key] ?? 0) + 1;
   }
+}
+
+function stopText(stop: FuzzReport['gatewayStop']): string {
+  if (!stop) return 'not stopped (it crashed)';
+  const how = stop.killed ? 'still running after 30 s, killed' : stop.signal ? `ended by ${stop.signal}` : `exit code ${stop.code}`;
+  return `${how} (${stop.seconds.toFixed(1)} s)${stop.logTail.length ? `\n  gateway log tail:\n${stop.logTail.map((line) => `    ${line}`).join('\n')}` : ''}`;
 }
 
 function mb(bytes: number): string {
@@ -380,7 +393,7 @@ export function formatFuzzReport(report: FuzzReport): string {
     `gateway peak RSS: ${mb(report.peakRssBytes)} MB`,
     `steady session: ${report.steady.queries} queries, ${report.steady.disturbed ? `DISTURBED: ${report.steady.problems.join('; ')}` : 'never disturbed'} (slowest answer ${report.steady.maxLatencyMs.toFixed(0)} ms)`,
     `audit chain after the run: ${report.auditChain}`,
-    `gateway exit code after SIGTERM: ${report.gatewayExitCode}`,
+    `gateway after SIGTERM: ${stopText(report.gatewayStop)}`,
   ];
   const logs = Object.entries(report.gatewayLog);
   lines.push(`gateway warn/error log lines: ${logs.length ? logs.map(([key, count]) => `${key} ×${count}`).join('; ') : 'none'}`);
