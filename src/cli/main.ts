@@ -9,6 +9,7 @@ import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 import { exitCodeFor } from './errors.js';
 import { withConfigOption } from './program-context.js';
+import { escapeControls } from './safe-text.js';
 
 export function buildProgram(): Command {
   const program = withConfigOption(new Command('custos'))
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`custos: ${(err as Error).message}\n`);
+    process.stderr.write(`custos: ${escapeControls((err as Error).message)}\n`);
     return exitCodeFor(err);
   }
 }

@@ -1,6 +1,8 @@
-/** Aligned plain-text columns, as kubectl prints them. */
+import { escapeControls } from './safe-text.js';
+
+/** Aligned plain-text columns, as kubectl prints them; control characters in cells are shown escaped. */
 export function formatTable(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined || cell === '' ? '-' : String(cell))));
+  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined || cell === '' ? '-' : escapeControls(cell))));
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) =>
     row

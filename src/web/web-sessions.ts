@@ -8,7 +8,7 @@ import type { ViewerRights } from '../policy/viewer-rights.js';
 import type { AuditLog } from '../recorder/audit-log.js';
 import type { Store } from '../store/store.js';
 import { unavailable, WebError } from './errors.js';
-import { SlidingWindowLimiter } from './rate-limiter.js';
+import { DEFAULT_SIGN_IN_LIMITS, SignInThrottle, type SignInLimits } from './sign-in-throttle.js';
 
 /** Who is looking: the signed-in identity as it is now, with its viewer rights. */
 export interface Viewer {
@@ -24,10 +24,8 @@ export interface Viewer {
 export interface WebSessionOptions {
   idleMs: number;
   maxAgeMs: number;
-  /** Failed sign-ins allowed per identity name, and per client address, in `windowMs`. */
-  failuresPerIdentity?: number;
-  failuresPerAddress?: number;
-  failureWindowMs?: number;
+  /** Failed sign-ins allowed (see SignInThrottle); unset ones keep their defaults. */
+  signInLimits?: Partial<SignInLimits>;
   clock?: () => Date;
 }
 
@@ -41,8 +39,7 @@ const SIGN_IN_FAILED = 'sign-in failed: unknown identity or token, or the token 
  * the identity's roles: revoking the token or changing a role takes effect at once.
  */
 export class WebSessions {
-  private readonly byIdentity: SlidingWindowLimiter;
-  private readonly byAddress: SlidingWindowLimiter;
+  private readonly throttle: SignInThrottle;
   private readonly clock: () => Date;
 
   constructor(
@@ -51,9 +48,7 @@ export class WebSessions {
     private readonly audit: AuditLog,
     private readonly options: WebSessionOptions,
   ) {
-    const windowMs = options.failureWindowMs ?? 10 * 60_000;
-    this.byIdentity = new SlidingWindowLimiter(options.failuresPerIdentity ?? 5, windowMs);
-    this.byAddress = new SlidingWindowLimiter(options.failuresPerAddress ?? 20, windowMs);
+    this.throttle = new SignInThrottle({ ...DEFAULT_SIGN_IN_LIMITS, ...options.signInLimits });
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -64,11 +59,11 @@ export class WebSessions {
     userAgent: string | null;
   }): Promise<{ secret: string; viewer: Viewer }> {
     const now = this.clock();
-    const identityKey = request.identity.toLowerCase();
-    const wait = Math.max(this.byIdentity.retryAfterMs(identityKey, now.getTime()), this.byAddress.retryAfterMs(request.clientAddr, now.getTime()));
-    if (wait > 0) {
-      await this.recordFailure(request, 'rate limited: too many failed sign-ins');
-      const seconds = Math.ceil(wait / 1000);
+    const verdict = this.throttle.check(request, now.getTime());
+    if (verdict.waitMs > 0) {
+      // One event per address and window: a flood of refused requests cannot flood the chain.
+      if (verdict.firstRefusal) await this.recordFailure(request, 'rate limited: too many failed sign-ins (further refusals from this address in this window are not recorded)');
+      const seconds = Math.ceil(verdict.waitMs / 1000);
       throw new WebError('rate_limited', `too many failed sign-ins; try again in ${seconds} s`, 429, { 'retry-after': String(seconds) });
     }
 
@@ -78,12 +73,11 @@ export class WebSessions {
       if (resolved.identity.name !== request.identity) throw new PolicyError('identity_mismatch', 'the token belongs to another identity');
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
-      this.byIdentity.record(identityKey, now.getTime());
-      this.byAddress.record(request.clientAddr, now.getTime());
+      this.throttle.failed(request, now.getTime());
       await this.recordFailure(request, err.message);
       throw new WebError('unauthorized', SIGN_IN_FAILED, 401);
     }
-    this.byIdentity.reset(identityKey);
+    this.throttle.succeeded(request);
 
     const token = await this.store.tokens.get(resolved.credential.id);
     const maxEnd = now.getTime() + this.options.maxAgeMs;

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/recorder/audit-verify.js';
+import { openStore } from '../../src/store/store.js';
+import { prepareGatewayFiles } from '../helpers/gateway.js';
 import { BACKENDS, openBackend, stopSharedPostgres, type StoreBackend } from '../helpers/store-backends.js';
 
 afterAll(() => stopSharedPostgres());
@@ -56,6 +58,33 @@ describe.each(BACKENDS)('audit chain on %s', (kind) => {
   it('names a changed time, actor or type as a change', async () => {
     await backend.tamper(`update audit_events set actor = 'os:someone-else@host' where seq = 5`);
     expect(await verifyAuditChain(backend.store)).toMatchObject({ fault: { seq: 5, kind: 'changed' } });
+  });
+
+  it('stores exactly the instant it hashes, whatever precision the time was given in', async () => {
+    const [event] = await backend.store.audit.append([{ time: '2025-03-01T10:00:00.123456Z', type: 'test.precise', actor: 'gateway:test' }]);
+    expect(event!.time).toBe('2025-03-01T10:00:00.123Z');
+    const [stored] = await backend.store.audit.list({ type: 'test.precise' });
+    expect(stored!.time).toBe('2025-03-01T10:00:00.123Z');
+    expect(await verifyAuditChain(backend.store)).toMatchObject({ ok: true, checked: 7 });
+  });
+
+  it('custos verify names an event whose time moved by one microsecond', async () => {
+    await backend.tamper(`update audit_events set time = time + interval '1 microsecond' where seq = 3`);
+    expect(await verifyAuditChain(backend.store)).toMatchObject({ ok: false, checked: 2, fault: { seq: 3, kind: 'changed' } });
+    const [moved] = await backend.store.audit.list({ afterSeq: 2, limit: 1 });
+    expect(moved!.time).toMatch(/\.\d{3}001Z$/);
+
+    const files = await prepareGatewayFiles({ storeUrl: backend.url });
+    // The embedded store admits one process: the CLI opens it while this test's copy is closed.
+    if (backend.kind === 'pglite') await backend.store.close();
+    try {
+      const result = await files.cli(['verify']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^audit chain BROKEN at event 3: event 3 \(\S+\) was changed/);
+    } finally {
+      if (backend.kind === 'pglite') backend.store = await openStore(backend.url);
+      files.remove();
+    }
   });
 
   it('keeps appending after the head', async () => {

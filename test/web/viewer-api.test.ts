@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -23,6 +24,20 @@ let recordingsDir: string;
 const people: Record<string, { identity: FixtureIdentity; token: string; cookie: string; csrf: string }> = {};
 const ids = {} as Record<'alice1' | 'alice2' | 'bob1' | 'bot1' | 'interrupted', string>;
 
+/** POST /api/login from a chosen loopback source address (the listener stays on 127.0.0.1). */
+function signInFrom(localAddress: string, identity: string, token: string): Promise<{ status: number; retryAfter: string | undefined }> {
+  const body = JSON.stringify({ identity, token });
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, localAddress, method: 'POST', path: '/api/login', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 async function api(who: string, path: string, init: RequestInit = {}): Promise<Response> {
   const person = people[who]!;
   return fetch(`${base}${path}`, { ...init, headers: { cookie: person.cookie, ...(init.headers as Record<string, string>) } });
@@ -44,7 +59,7 @@ const shellEvents: CastEvent[] = [
 
 beforeAll(async () => {
   tg = await startTestGateway({
-    webPlugins: [viewerPlugin({ sessions: { failuresPerIdentity: 3, failuresPerAddress: 1000 } })],
+    webPlugins: [viewerPlugin({ sessions: { signInLimits: { perAddressAndIdentity: 3, perAddress: 1000 } } })],
   });
   const { host, port } = tg.address('web');
   base = `http://${host}:${port}`;
@@ -114,18 +129,22 @@ describe('sign-in', () => {
     expect(failures[0]!.data.protocol).toBe('web');
   });
 
-  it('rate-limits failed sign-ins per identity', async () => {
-    const attempt = () =>
-      fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity: 'bob', token: 'cus_guess' }) });
+  it('rate-limits failed sign-ins per client address and identity: the attacker waits, the identity signs in from elsewhere', async () => {
+    const attacker = '127.0.0.3';
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await attempt()).status);
+    for (let i = 0; i < 4; i++) statuses.push((await signInFrom(attacker, 'bob', 'cus_guess')).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
-    const limited = await attempt();
+    const limited = await signInFrom(attacker, 'bob', 'cus_guess');
     expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    // Even the right token waits until the window passes.
-    const right = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity: 'bob', token: people.bob!.token }) });
-    expect(right.status).toBe(429);
+    expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+    // From the attacker's address even the right token waits until the window passes...
+    expect((await signInFrom(attacker, 'bob', people.bob!.token)).status).toBe(429);
+    // ...but bob, from his own address, is not locked out.
+    expect((await signInFrom('127.0.0.2', 'bob', people.bob!.token)).status).toBe(200);
+
+    // Three failures and one refusal are recorded, not every refused request.
+    const events = (await tg.gateway.store.audit.list({ type: 'auth.failure', identity: 'bob' })).filter((e) => e.data.clientAddr === attacker);
+    expect(events.map((e) => String(e.data.reason).split(' (')[0])).toEqual(['unknown token', 'unknown token', 'unknown token', 'rate limited: too many failed sign-ins']);
   });
 
   it('needs the CSRF token on state-changing requests, and refuses cross-origin ones', async () => {

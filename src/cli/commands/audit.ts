@@ -4,6 +4,7 @@ import type { VerifyResult } from '../../recorder/audit-verify.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
+import { safeText } from '../safe-text.js';
 import { formatTable, shortTime } from '../table.js';
 
 export function registerAudit(program: Command): void {
@@ -42,11 +43,11 @@ export function registerAudit(program: Command): void {
     .action(async (_options, command: Command) => {
       const result = (await runCliOperation(configFor(command), 'audit.verify', {})) as VerifyResult;
       if (result.ok) {
-        print(`audit chain intact: ${result.checked} events${result.head ? `, head seq ${result.head.seq} hash ${result.head.hash}` : ''}`);
+        print(safeText`audit chain intact: ${result.checked} events${result.head ? `, head seq ${result.head.seq} hash ${result.head.hash}` : ''}`);
         return;
       }
-      print(`audit chain BROKEN at event ${result.fault!.seq}: ${result.fault!.message}`);
-      print(`${result.checked} events before it verify${result.head ? ` (up to seq ${result.head.seq})` : ''}`);
+      print(safeText`audit chain BROKEN at event ${result.fault!.seq}: ${result.fault!.message}`);
+      print(safeText`${result.checked} events before it verify${result.head ? ` (up to seq ${result.head.seq})` : ''}`);
       process.exitCode = 1;
     });
 }

@@ -8,6 +8,7 @@ import { replay } from '../asciicast-replay.js';
 import { CliError } from '../errors.js';
 import { configFor, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
+import { safeText } from '../safe-text.js';
 
 export function registerPlay(program: Command): void {
   withConfigOption(program.command('play'))
@@ -24,7 +25,7 @@ export function registerPlay(program: Command): void {
       const show = (await runCliOperation(configFor(command), 'sessions.show', { id })) as SessionShow;
       const check = chooseRecording(show, options.channel);
       const note = (text: string) => process.stderr.write(`custos: ${text}\n`);
-      if (!check.matches) note(`WARNING: ${check.problem ?? 'the recording does not match its digest'}`);
+      if (!check.matches) note(safeText`WARNING: ${check.problem ?? 'the recording does not match its digest'}`);
       let text: string;
       try {
         text = await readFile(check.path, 'utf8');
@@ -33,7 +34,7 @@ export function registerPlay(program: Command): void {
       }
       const cast = parseAsciicast(text);
       const s = show.session;
-      note(`replaying ${s.id}: ${s.identityName} as ${s.login ?? s.database ?? '?'} on ${s.target}, ${String(s.startedAt)} (${cast.header.width}x${cast.header.height}, speed ${speed}x); Ctrl-C stops`);
+      note(safeText`replaying ${s.id}: ${s.identityName} as ${s.login ?? s.database ?? '?'} on ${s.target}, ${String(s.startedAt)} (${cast.header.width}x${cast.header.height}, speed ${speed}x); Ctrl-C stops`);
       let stopped = false;
       const stop = () => (stopped = true);
       process.once('SIGINT', stop);
@@ -49,7 +50,7 @@ export function registerPlay(program: Command): void {
         process.off('SIGINT', stop);
       }
       const marker = cast.events.filter((event) => event[1] === 'm').at(-1);
-      note(`${stopped ? 'stopped' : 'end of recording'}${marker ? ` (${marker[2]})` : ''}`);
+      note(safeText`${stopped ? 'stopped' : 'end of recording'}${marker ? ` (${marker[2]})` : ''}`);
     });
 }
 

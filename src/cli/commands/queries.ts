@@ -4,6 +4,7 @@ import type { QueryVerifyResult } from '../../recorder/query-verify.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { withCliOperations } from '../run-operation.js';
+import { escapeControls, safeText } from '../safe-text.js';
 import { shortTime } from '../table.js';
 
 /** A captured statement as the admin operation returns it (dates as ISO strings). */
@@ -29,7 +30,7 @@ export function registerQueries(program: Command): void {
       if (options.verify) {
         if (!options.session) throw new CliError('usage', '--verify needs --session <id>');
         const result = (await withCliOperations(config, (run) => run('queries.verify', { session: options.session }))) as QueryVerifyResult;
-        print(`${result.ok ? 'query log intact' : 'query log MISMATCH'}: ${result.message}`);
+        print(safeText`${result.ok ? 'query log intact' : 'query log MISMATCH'}: ${result.message}`);
         if (!result.ok) process.exitCode = 1;
         return;
       }
@@ -85,18 +86,19 @@ function csvWriter(): Writer {
 function tableWriter(): Writer {
   const headers = ['TIME', 'IDENTITY', 'TARGET', 'DB USER', 'SESSION', 'SEQ', 'STATUS', 'MS', 'ROWS', 'STATEMENT'];
   let widths: number[] | null = null;
-  const cells = (row: QueryListing): string[] => [
-    shortTime(row.startedAt),
-    row.identityName,
-    row.target,
-    row.dbUser,
-    row.sessionId,
-    String(row.seq),
-    row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
-    row.durationMs === null ? '-' : row.durationMs.toFixed(1),
-    row.rowCount === null ? '-' : String(row.rowCount),
-    statementSummary(row),
-  ];
+  const cells = (row: QueryListing): string[] =>
+    [
+      shortTime(row.startedAt),
+      row.identityName,
+      row.target,
+      row.dbUser,
+      row.sessionId,
+      String(row.seq),
+      row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
+      row.durationMs === null ? '-' : row.durationMs.toFixed(1),
+      row.rowCount === null ? '-' : String(row.rowCount),
+      statementSummary(row),
+    ].map(escapeControls);
   return {
     write: (rows) => {
       const lines = rows.map(cells);

@@ -5,6 +5,7 @@ import type { ChangeSummary } from '../../policy/resource-plan.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
+import { safeText } from '../safe-text.js';
 import { formatTable } from '../table.js';
 
 interface ResourceDocument {
@@ -32,7 +33,7 @@ export function registerResources(program: Command): void {
       })) as { changes: ChangeSummary[]; applied: boolean };
       const verb: Record<ChangeSummary['action'], string> = { create: 'created', update: 'configured', delete: 'deleted', unchanged: 'unchanged' };
       for (const change of result.changes) {
-        print(`${change.kind}/${change.name} ${verb[change.action]}${options.dryRun && change.action !== 'unchanged' ? ' (dry run)' : ''}`);
+        print(safeText`${change.kind}/${change.name} ${verb[change.action]}${options.dryRun && change.action !== 'unchanged' ? ' (dry run)' : ''}`);
       }
     });
 
@@ -58,7 +59,7 @@ export function registerResources(program: Command): void {
       const result = (await runCliOperation(configFor(command), 'delete', { kind, name, reason: options.reason })) as {
         changes: ChangeSummary[];
       };
-      for (const change of result.changes) print(`${change.kind}/${change.name} deleted`);
+      for (const change of result.changes) print(safeText`${change.kind}/${change.name} deleted`);
     });
 }
 

@@ -5,6 +5,7 @@ import type { SessionRow } from '../../store/repositories/sessions.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
+import { escapeControls } from '../safe-text.js';
 import { formatTable, shortTime } from '../table.js';
 
 /** Rows as they arrive from an operation: dates are ISO strings. */
@@ -120,7 +121,7 @@ interface SessionShowWire {
 
 function describeSession(show: SessionShowWire): string {
   const { session } = show;
-  const field = (name: string, value: unknown) => `${name.padEnd(12)}${value === null || value === undefined || value === '' ? '-' : String(value)}`;
+  const field = (name: string, value: unknown) => `${name.padEnd(12)}${value === null || value === undefined || value === '' ? '-' : escapeControls(value)}`;
   const lines = [
     field('session', session.id),
     field('state', `${session.state}${session.endReason ? ` (${session.endReason})` : ''}`),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { TokenListing } from '../../store/repositories/tokens.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
+import { safeText } from '../safe-text.js';
 import { formatTable, shortTime } from '../table.js';
 
 type Listing = { [K in keyof TokenListing]: TokenListing[K] extends Date | null ? string | null : TokenListing[K] };
@@ -21,7 +22,7 @@ export function registerToken(program: Command): void {
         expiresAt: string | null;
       };
       print(created.token);
-      process.stderr.write(`token ${created.id} for ${identity}, expires ${created.expiresAt ?? 'never'}\n`);
+      process.stderr.write(safeText`token ${created.id} for ${identity}, expires ${created.expiresAt ?? 'never'}` + '\n');
     });
 
   withConfigOption(token.command('ls'))
@@ -48,6 +49,6 @@ export function registerToken(program: Command): void {
     .option('--reason <text>', 'why: recorded in the audit log')
     .action(async (id: string, options: { reason?: string }, command: Command) => {
       await runCliOperation(configFor(command), 'token.revoke', { id, reason: options.reason });
-      print(`token ${id} revoked`);
+      print(safeText`token ${id} revoked`);
     });
 }

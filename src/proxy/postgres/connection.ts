@@ -21,7 +21,7 @@ import {
 import { SqlState } from './protocol/codes.js';
 import { AUTH_TYPES, type FrontendMessage } from './protocol/frontend-messages.js';
 import { FrontendParser, FrontendProtocolError } from './protocol/frontend-parser.js';
-import { MessageReader } from './protocol/message-reader.js';
+import { MalformedMessage, MessageReader } from './protocol/message-reader.js';
 import { mockSalt, ScramProtocolError, ScramServer } from './scram-server.js';
 import { PostgresBridge } from './session.js';
 import { ClientGone, type SocketReader } from './socket-reader.js';
@@ -125,7 +125,7 @@ export async function serveConnection(raw: net.Socket, deps: ConnectionDeps): Pr
       deps.violations.report({ code: 'startup_timeout', reason, clientAddr, claimed });
       if (!socket.destroyed) socket.end(errorResponse({ severity: 'FATAL', code: SqlState.protocolViolation, message: reason }));
       setTimeout(() => socket.destroy(), 1000).unref();
-    } else if (err instanceof NegotiationError || err instanceof FrontendProtocolError || err instanceof ScramProtocolError) {
+    } else if (err instanceof NegotiationError || err instanceof FrontendProtocolError || err instanceof ScramProtocolError || err instanceof MalformedMessage) {
       deps.metric('protocol_violation');
       const code = err instanceof FrontendProtocolError && err.code === 'too_large' ? 'message_too_large' : 'protocol_violation';
       deps.violations.report({ code, reason: err.message, clientAddr, claimed });

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import {
   auditEventHash,
   GENESIS_HASH,
@@ -111,7 +111,7 @@ export function auditRepository(db: Db) {
       if (filter.afterSeq !== undefined) conditions.push(gt(auditEvents.seq, filter.afterSeq));
       if (filter.beforeSeq !== undefined) conditions.push(lt(auditEvents.seq, filter.beforeSeq));
       const rows = await db
-        .select()
+        .select(withSubMillisecond)
         .from(auditEvents)
         .where(conditions.length ? and(...conditions) : undefined)
         .orderBy(filter.order === 'desc' ? desc(auditEvents.seq) : asc(auditEvents.seq))
@@ -122,7 +122,7 @@ export function auditRepository(db: Db) {
     /** Events in chain order after `afterSeq`, for verification. */
     async page(afterSeq: number, limit: number): Promise<ChainedAuditEvent[]> {
       const rows = await db
-        .select()
+        .select(withSubMillisecond)
         .from(auditEvents)
         .where(gt(auditEvents.seq, afterSeq))
         .orderBy(asc(auditEvents.seq))
@@ -141,10 +141,22 @@ export function auditRepository(db: Db) {
   };
 }
 
-function toChained(row: typeof auditEvents.$inferSelect): ChainedAuditEvent {
+/**
+ * The hash covers `time` as an ISO string in milliseconds, and appends store exactly that
+ * instant, but the column keeps microseconds, which a JavaScript Date drops on the way back.
+ * Reading them too means a stored time moved by less than a millisecond no longer reads
+ * back as the instant that was hashed, so verification sees the change.
+ */
+const withSubMillisecond = {
+  ...getTableColumns(auditEvents),
+  subMillisecond: sql<number>`(extract(microseconds from ${auditEvents.time})::bigint % 1000)::int`.mapWith(Number),
+};
+
+function toChained(row: typeof auditEvents.$inferSelect & { subMillisecond: number }): ChainedAuditEvent {
+  const iso = row.time.toISOString();
   return {
     seq: row.seq,
-    time: row.time.toISOString(),
+    time: row.subMillisecond === 0 ? iso : iso.replace(/Z$/, `${String(row.subMillisecond).padStart(3, '0')}Z`),
     type: row.type,
     actor: row.actor,
     identity: row.identity,
