@@ -225,7 +225,8 @@ export async function startFuzzTarget(log: (line: string) => void = () => undefi
 
   const files = await prepareGatewayFiles({
     storeUrl: postgres.url(postgres.superuser, 'custos_store'),
-    settings: { listen: { postgres: '127.0.0.1:0', web: 'off' }, postgres: { allowPlaintext: true } },
+    // Fuzz connections still open when the run ends are ended at once, not after the shutdown grace.
+    settings: { listen: { postgres: '127.0.0.1:0', web: 'off' }, postgres: { allowPlaintext: true }, shutdown: { grace: '0' } },
   });
   log('starting the gateway (custos start)');
   const gateway = await FuzzGateway.spawn(files);
