@@ -30,6 +30,7 @@ export interface TestGatewayFiles {
 /**
  * Prepares a data dir (with a copy of the migrated store template) and a config file.
  * Listeners default to 127.0.0.1:0 with only `web` on; pass `listen` settings for others.
+ * Stopping ends live sessions at once (`shutdown.grace: 0`) unless a test sets a grace.
  */
 export async function prepareGatewayFiles(options: TestGatewaySettings = {}): Promise<TestGatewayFiles> {
   const temp = options.dataDir ? null : makeTempDir('cgw-');
@@ -46,6 +47,8 @@ export async function prepareGatewayFiles(options: TestGatewaySettings = {}): Pr
       store: { url: options.storeUrl ?? `pglite://${storeDir}` },
       listen: { web: '127.0.0.1:0', ssh: 'off', postgres: 'off', kubernetes: 'off' },
       log: { level: process.env.CUSTOS_TEST_LOG ?? 'error' },
+      // Sessions a test leaves open end at once when its gateway stops; grace is tested on its own.
+      shutdown: { grace: '0' },
     },
     options.settings ?? {},
   );
