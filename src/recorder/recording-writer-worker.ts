@@ -1,11 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { RecordingFile } from './recording-file.js';
+import { createRecordingFile, type RecordingFileWriter } from './recording-file.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
 import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
+import type { ChannelExit } from './session-recorder.js';
 
 /**
- * The recording writer thread: encodes terminal bytes as asciicast, writes, hashes and
- * syncs recordings off the gateway's event loop. A recording whose write fails is marked
+ * The recording writer thread: encodes recordings (asciicast for terminals, byte frames for
+ * channels without one), writes, hashes and syncs them off the gateway's event loop. A recording whose write fails is marked
  * failed (the gateway ends its session) and, when closed, digested as it is on disk.
  */
 const port = parentPort!;
@@ -14,7 +15,7 @@ const send = (message: FromWriter) => port.postMessage(message);
 
 interface Entry {
   path: string;
-  file: RecordingFile | null;
+  file: RecordingFileWriter | null;
   failed: boolean;
 }
 
@@ -38,7 +39,7 @@ port.on('message', (message: ToWriter) => {
       const entry: Entry = { path: message.path, file: null, failed: false };
       recordings.set(message.id, entry);
       try {
-        entry.file = RecordingFile.create(message.path, message.header);
+        entry.file = createRecordingFile(message.path, message);
         send({ type: 'opened', id: message.id });
       } catch (err) {
         entry.failed = true;
@@ -50,30 +51,32 @@ port.on('message', (message: ToWriter) => {
       const entry = recordings.get(message.id);
       if (entry?.file && !entry.failed) {
         try {
-          entry.file.append(message.events);
+          entry.file.append(message.batch);
         } catch (err) {
           fail(message.id, entry, err);
         }
       }
       // Acknowledged even when dropped, so a producer waiting on backpressure is released
       // (its session is being ended because of the failure).
-      send({ type: 'appended', id: message.id, bytes: message.bytes });
+      // A pooled buffer goes back to the gateway thread to carry a later batch.
+      const buffer = message.pooled ? (message.batch.data.buffer as ArrayBuffer) : null;
+      port.postMessage({ type: 'appended', id: message.id, bytes: message.bytes, buffer } satisfies FromWriter, buffer ? [buffer] : []);
       return;
     }
     case 'close': {
       const entry = recordings.get(message.id);
       recordings.delete(message.id);
       if (!entry) return send({ type: 'close-failed', id: message.id, error: { code: 'unknown', message: 'unknown recording' } });
-      void closeEntry(message.id, entry);
+      void closeEntry(message.id, entry, message.exit, message.t);
       return;
     }
   }
 });
 
-async function closeEntry(id: number, entry: Entry): Promise<void> {
+async function closeEntry(id: number, entry: Entry, exit: ChannelExit | null, t: number): Promise<void> {
   if (entry.file && !entry.failed) {
     try {
-      const { bytes, sha256 } = entry.file.close();
+      const { bytes, sha256 } = entry.file.close(exit, t);
       return send({ type: 'closed', id, path: entry.path, bytes, sha256 });
     } catch (err) {
       entry.failed = true;

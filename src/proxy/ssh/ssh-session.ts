@@ -45,6 +45,8 @@ export class SshSession implements SshSessionHost {
   failure: ProxyError | null = null;
   private bytes = { toClient: 0, fromClient: 0 };
   private mainRecording: string | null = null;
+  /** Channels whose file transfer protocol could not be followed: channel id → why. */
+  private readonly fileLogsIncomplete: Record<string, string> = {};
 
   constructor(
     readonly services: SshServices,
@@ -137,8 +139,12 @@ export class SshSession implements SshSessionHost {
       .catch((error: unknown) => this.logger.error('could not note the recording of a live session', { error }));
   }
 
-  /** A file transfer's protocol could not be followed: its operations may be missing. */
+  /**
+   * A file transfer's protocol could not be followed: its operations may be missing (its
+   * bytes are in its recording). Flagged in the session's stats and the audit log.
+   */
   fileLogIncomplete(channelId: number, reason: string): void {
+    this.fileLogsIncomplete[channelId] = reason;
     this.logger.warn('file operations could not be followed', { channel: channelId, reason });
     void this.services.context.audit
       .record({
@@ -199,6 +205,7 @@ export class SshSession implements SshSessionHost {
               recordings: recordings.length,
               fileOperations: this.files.count,
               portForwards: this.forwards.count,
+              ...(Object.keys(this.fileLogsIncomplete).length ? { fileLogIncomplete: this.fileLogsIncomplete } : {}),
               bytesToClient: this.bytes.toClient,
               bytesFromClient: this.bytes.fromClient,
             },

@@ -1,11 +1,11 @@
-import type { EventCode } from './asciicast.js';
+import type { BatchBufferPool } from './batch-buffer-pool.js';
 import { RecorderError } from './errors.js';
-import type { RecordingEvent } from './recording-file.js';
+import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-file.js';
 import type { ToWriter } from './recording-writer-protocol.js';
-import { describeExit, type ChannelExit, type RecordingDigest, type RecordingFailureListener, type SessionRecorder } from './session-recorder.js';
+import type { ChannelExit, OutputStream, RecordingDigest, RecordingFailureListener, SessionRecorder } from './session-recorder.js';
 
 export interface RecorderLimits {
-  /** Output arriving within this window becomes one asciicast event. */
+  /** Output arriving within this window becomes one event (one asciicast line, one frame). */
   windowMs: number;
   /** An event is cut at this many bytes (a new one starts with the same window). */
   maxEventBytes: number;
@@ -24,7 +24,7 @@ export const DEFAULT_RECORDER_LIMITS: RecorderLimits = {
 
 interface PendingEvent {
   t: number;
-  code: EventCode;
+  code: RecordedCode;
   chunks: Buffer[];
   text: string | null;
   bytes: number;
@@ -33,13 +33,15 @@ interface PendingEvent {
 type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
 
 /**
- * The gateway-thread half of a recording: coalesces bytes into events per short window,
- * hands them to the writer thread (copied once into a transferable buffer), and tracks how
- * much is still unwritten for backpressure. The writer thread does the encoding and I/O.
+ * The gateway-thread half of a recording, whatever its format: coalesces bytes into events
+ * per short window, hands each flush to the writer thread as one batch (copied once into a
+ * pooled, transferred buffer), and tracks how much is still unwritten for backpressure. The
+ * writer thread does the encoding and I/O.
  */
-export class AsciicastRecorder implements SessionRecorder {
+export class ChannelRecorder implements SessionRecorder {
   failure: RecorderError | null = null;
   private readonly startedAt = performance.now();
+  private readonly stderrCode: RecordedCode;
   private events: PendingEvent[] = [];
   private pendingBytes = 0;
   private unwritten = 0;
@@ -53,14 +55,19 @@ export class AsciicastRecorder implements SessionRecorder {
   constructor(
     readonly id: number,
     readonly path: string,
+    format: RecordingFormat['format'],
     private readonly send: Send,
+    private readonly pool: BatchBufferPool,
     private readonly recordInput: boolean,
     private readonly onFailure: RecordingFailureListener,
     private readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS,
-  ) {}
+  ) {
+    // A terminal has one output stream; a byte recording keeps stderr apart.
+    this.stderrCode = format === 'bytes' ? 'e' : 'o';
+  }
 
-  output(data: Buffer): boolean {
-    return this.push('o', data);
+  output(data: Buffer, stream: OutputStream = 'stdout'): boolean {
+    return this.push(stream === 'stderr' ? this.stderrCode : 'o', data);
   }
 
   input(data: Buffer): boolean {
@@ -84,11 +91,10 @@ export class AsciicastRecorder implements SessionRecorder {
   close(exit?: ChannelExit | null): Promise<RecordingDigest> {
     if (this.orphanDigest) return (this.closing ??= this.orphanDigest);
     return (this.closing ??= new Promise<RecordingDigest>((resolve, reject) => {
-      if (exit) this.pushText('m', describeExit(exit));
       this.flush();
       this.resolveClose = resolve;
       this.rejectClose = reject;
-      this.send({ type: 'close', id: this.id });
+      this.send({ type: 'close', id: this.id, exit: exit ?? null, t: this.elapsed() });
     }));
   }
 
@@ -122,10 +128,10 @@ export class AsciicastRecorder implements SessionRecorder {
     this.resolveClose = this.rejectClose = null;
   }
 
-  private push(code: 'o' | 'i', data: Buffer): boolean {
+  private push(code: RecordedCode, data: Buffer): boolean {
     if (this.closing || data.length === 0) return true;
     const last = this.events.at(-1);
-    if (last && last.code === code && last.bytes < this.limits.maxEventBytes) {
+    if (last && last.code === code && last.text === null && last.bytes < this.limits.maxEventBytes) {
       last.chunks.push(data);
       last.bytes += data.length;
     } else {
@@ -156,20 +162,20 @@ export class AsciicastRecorder implements SessionRecorder {
       this.timer = null;
     }
     if (this.events.length === 0) return;
-    const transfer: ArrayBuffer[] = [];
-    const events: RecordingEvent[] = this.events.map((event) => {
-      if (event.text !== null) return { t: event.t, code: event.code, data: event.text };
-      // One copy into a buffer of its own, handed to the writer thread without another.
-      const data = new Uint8Array(event.bytes);
-      let offset = 0;
+    let byteCount = 0;
+    for (const event of this.events) if (event.text === null) byteCount += event.bytes;
+    // One copy, into a buffer handed to the writer thread without another.
+    const { data, pooled } = this.pool.take(byteCount);
+    let offset = 0;
+    const events: BatchEvent[] = this.events.map((event) => {
+      if (event.text !== null) return { t: event.t, code: event.code, text: event.text };
       for (const chunk of event.chunks) {
         data.set(chunk, offset);
         offset += chunk.length;
       }
-      transfer.push(data.buffer);
-      return { t: event.t, code: event.code, data };
+      return { t: event.t, code: event.code, length: event.bytes };
     });
-    this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes }, transfer);
+    this.send({ type: 'append', id: this.id, batch: { data, events }, bytes: this.pendingBytes, pooled }, [data.buffer as ArrayBuffer]);
     this.events = [];
     this.pendingBytes = 0;
   }
