@@ -45,7 +45,7 @@ export class AppendOnlyFile {
   /** Writes the buffers back to back in as few system calls as the kernel allows. */
   writev(buffers: Uint8Array[]): void {
     const fd = this.open();
-    let pending = buffers.filter((buffer) => buffer.length > 0);
+    const pending = buffers.filter((buffer) => buffer.length > 0);
     while (pending.length > 0) {
       let wrote = writevSync(fd, pending.slice(0, 1024));
       // A short write: skip what went out and continue from inside the first unwritten buffer.
