@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
 import { spawnInPty } from '../helpers/pty.js';
+import { readByteRecording } from '../helpers/recordings.js';
 import { waitFor } from '../helpers/wait.js';
 import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
@@ -108,11 +109,11 @@ describe('interactive shell', () => {
 
 describe('exec', () => {
   it.each([
-    ['exit 0', 'exit status 0'],
-    ['echo out; echo err >&2; exit 7', 'exit status 7'],
-    ['kill -TERM $$', 'exit signal TERM'],
-    ['kill -KILL $$', 'exit signal KILL'],
-  ])('%s: exit status, signal, stdout and stderr as with direct OpenSSH, and recorded', async (command, marker) => {
+    ['exit 0', { code: 0, signal: null }],
+    ['echo out; echo err >&2; exit 7', { code: 7, signal: null }],
+    ['kill -TERM $$', { code: null, signal: 'TERM' }],
+    ['kill -KILL $$', { code: null, signal: 'KILL' }],
+  ])('%s: exit status, signal, stdout and stderr as with direct OpenSSH, and recorded byte for byte', async (command, exit) => {
     const direct = await f.runDirect([command]);
     const via = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
     expect(via.code).toBe(direct.code);
@@ -123,13 +124,19 @@ describe('exec', () => {
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
     const channel = detail.channels.find((c) => c.command === command)!;
     expect(channel.kind).toBe('exec');
-    const cast = castOf(channel.recordingPath!);
-    expect(cast.header.command).toBe(command);
-    expect(cast.header.custos).toMatchObject({ channelKind: 'exec', pty: false });
-    expect(cast.events.at(-1)?.slice(1)).toEqual(['m', marker]);
-    if (marker.startsWith('exit signal')) expect(channel.exitSignal).toBe(marker.split(' ')[2]);
-    else expect(channel.exitCode).toBe(Number(marker.split(' ')[2]));
-    if (command.includes('echo')) expect(outputOf(channel.recordingPath!)).toMatch(/out\n[^]*err\n|err\n[^]*out\n/);
+    // Without a terminal the recording is a byte recording: streams apart, bytes as they passed.
+    expect(channel.recordingPath).toMatch(/\/ses_[a-z0-9]+\.\d+\.bytes$/);
+    const recording = readByteRecording(channel.recordingPath!);
+    expect(recording.trailing).toBe(0);
+    expect(recording.header.command).toBe(command);
+    expect(recording.header.custos).toMatchObject({ channelKind: 'exec', pty: false, recordInput: true });
+    expect(recording.exit).toEqual(exit);
+    expect(recording.frames.at(-1)?.stream).toBe('x');
+    expect(recording.stdout.equals(via.stdout)).toBe(true);
+    if (exit.signal) expect(channel.exitSignal).toBe(exit.signal);
+    else expect(channel.exitCode).toBe(exit.code);
+    if (command.includes('echo')) expect(recording.stderr.toString()).toContain('err\n');
+    expect(channel.recordingSha256).toBe(createHash('sha256').update(readFileSync(channel.recordingPath!)).digest('hex'));
   });
 
   it('passes standard input through and ends it with EOF', async () => {
@@ -139,16 +146,15 @@ describe('exec', () => {
     expect(result.code).toBe(0);
   });
 
-  it('keeps multibyte UTF-8 intact in the recording when it is split across packets', async () => {
-    const text = '€ü中🎉'.repeat(30_000);
-    const result = await f.run(f.keys.alice, `${f.login}@web1`, ['cat'], { input: text });
-    expect(result.stdout.toString()).toBe(text);
+  it('records binary output and input byte for byte', async () => {
+    const input = Buffer.concat([Buffer.from('€ü中🎉'.repeat(30_000)), Buffer.from([0, 0xff, 0x1b, 0x0d, 0x0a, 0xc3]), Buffer.alloc(100_000)]);
+    const result = await f.run(f.keys.alice, `${f.login}@web1`, ['cat'], { input });
+    expect(result.stdout.equals(input)).toBe(true);
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'cat'));
-    const path = detail.channels.find((c) => c.command === 'cat')!.recordingPath!;
-    const cast = castOf(path);
-    expect(cast.events.filter((e) => e[1] === 'o').length).toBeGreaterThan(0);
-    expect(outputOf(path)).toBe(text);
-    expect(cast.events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toBe(text);
+    const recording = readByteRecording(detail.channels.find((c) => c.command === 'cat')!.recordingPath!);
+    expect(recording.stdout.equals(input)).toBe(true);
+    expect(recording.stdin.equals(input)).toBe(true);
+    expect(recording.exit).toEqual({ code: 0, signal: null });
   });
 
   it('passes LANG, LC_* and TERM on and nothing else', async () => {
