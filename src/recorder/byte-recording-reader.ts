@@ -65,6 +65,8 @@ export function scanFrames(handle: FileHandle, from: number, size: number, withD
 /** Opens a byte recording for reading: its header and its frames, in order. */
 export async function openByteRecording(path: string): Promise<{
   header: ByteRecordingHeader;
+  /** Offset of the first frame. */
+  framesAt: number;
   size: number;
   frames(withData?: boolean): AsyncGenerator<FileFrame>;
   close(): Promise<void>;
@@ -76,6 +78,7 @@ export async function openByteRecording(path: string): Promise<{
     const { size } = await handle.stat();
     return {
       header: start.header,
+      framesAt: start.framesAt,
       size,
       frames: (withData = true) => scanFrames(handle, start.framesAt, size, withData).frames,
       close: () => handle.close(),

@@ -110,5 +110,8 @@ describe('a channel that claims to be scp', () => {
     expect(recording.stdout.equals(result.stdout)).toBe(true);
     expect(recording.header).toMatchObject({ command, custos: { channelKind: 'scp', pty: false } });
     await expectFlagged(detail, channel.channelId, /not acknowledgements/);
+    const shown = await f.gateway.cli(['sessions', 'show', detail.session.id]);
+    expect(shown.stdout).toContain(`channel ${channel.channelId}   FILE LOG INCOMPLETE: the scp sink answered with bytes that are not acknowledgements`);
+    expect(shown.stdout).toMatch(/byte recording: stdout 24 bytes text, stderr \d+ bytes[^,]*, stdin 0 bytes; exit status 0/);
   });
 });

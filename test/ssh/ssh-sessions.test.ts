@@ -275,11 +275,61 @@ describe('reviewing sessions with the CLI', () => {
     await f.run(f.keys.alice, `${f.login}@web1`, ['echo tamper-me']);
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'echo tamper-me'));
     const path = detail.session.recordingPath!;
-    writeFileSync(path, readFileSync(path, 'utf8').replace('tamper-me', 'tamper-ME'));
+    const file = readFileSync(path);
+    file.write('ME', file.lastIndexOf('tamper-me') + 7);
+    writeFileSync(path, file);
     const shown = await f.gateway.cli(['sessions', 'show', detail.session.id]);
     expect(shown.code).toBe(1);
     expect(shown.stdout).toContain('file        DOES NOT MATCH its digest');
     const played = await f.gateway.cli(['play', detail.session.id, '--speed', '50']);
     expect(played.stderr).toContain('custos: WARNING: the file does not match its recorded digest');
+    expect(played.stdout).toBe('tamper-ME\n');
+  });
+
+  it('shows what a channel without a terminal holds, and replays its output when it is text', async () => {
+    const command = 'echo plain text; echo to stderr >&2; exit 4';
+    await f.run(f.keys.alice, `${f.login}@web1`, [command], { input: 'typed\n' });
+    const { session } = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
+    const shown = await f.gateway.cli(['sessions', 'show', session.id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/CHANNELS\nID\s+KIND[^\n]*\n0\s+exec\s+echo plain text[^\n]*\.bytes\s+\d+\s+ok/);
+    expect(shown.stdout).toMatch(/channel 0 {3}byte recording: stdout 11 bytes text, stderr \d+ bytes text, stdin 6 bytes text; exit status 4/);
+    const json = JSON.parse((await f.gateway.cli(['sessions', 'show', session.id, '--format', 'json'])).stdout) as {
+      channelRecordings: Array<{ format: string; content: { streams: Record<string, { bytes: number; sha256: string }> } }>;
+    };
+    expect(json.channelRecordings[0]).toMatchObject({ format: 'bytes', content: { streams: { stdout: { bytes: 11 }, stdin: { bytes: 6 } } } });
+    expect(json.channelRecordings[0]!.content.streams.stdout!.sha256).toBe(createHash('sha256').update('plain text\n').digest('hex'));
+
+    const played = await f.gateway.cli(['play', session.id, '--speed', '50']);
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toContain('plain text\n');
+    expect(played.stdout).toContain('to stderr\n');
+    expect(played.stderr).toMatch(/custos: replaying channel 0 of ses_[a-z0-9]+: alice as \S+ on web1, no terminal/);
+    expect(played.stderr).toContain('custos: end of recording (exit status 4)');
+    const input = await f.gateway.cli(['play', session.id, '--raw', 'stdin']);
+    expect(input.stdout).toBe('typed\n');
+  });
+
+  it('says a binary channel is binary, and writes its bytes exactly with --raw', async () => {
+    const command = 'head -c 70000 /dev/urandom; printf "\\033]0;title\\007"';
+    const result = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
+    expect(result.stdout.length).toBe(70_000 + 10);
+    const { session } = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
+    const played = await f.gateway.cli(['play', session.id]);
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toBe('');
+    const digest = createHash('sha256').update(result.stdout).digest('hex');
+    expect(played.stderr).toContain(`custos: channel 0 of ${session.id} is binary, ${70_010} bytes of output (stdout 70010 bytes, sha256 ${digest})`);
+    expect(played.stderr).toContain('--raw [stdout|stderr|stdin] > FILE');
+    const raw = await f.gateway.cli(['play', session.id, '--raw']);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdoutBytes.equals(result.stdout)).toBe(true);
+    expect(raw.stderr).toContain('custos: wrote the 70010 bytes of stdout of channel 0');
+    const wrong = await f.gateway.cli(['play', session.id, '--raw', 'stdlog']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--raw takes stdout, stderr or stdin, not "stdlog"');
+    const terminal = await f.gateway.cli(['play', shellSession!.session.id, '--raw']);
+    expect(terminal.code).toBe(2);
+    expect(terminal.stderr).toContain('had a terminal: its recording is asciicast');
   });
 });
