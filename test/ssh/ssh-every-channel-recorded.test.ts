@@ -102,6 +102,8 @@ describe('a channel that claims to be scp', () => {
     const command = 'scp -t .';
     const result = await f.run(f.keys.alice, 'web1', [command]);
     expect(result.stdout.toString()).toBe('FUNC-SCP-MARKER-42 -t .\n');
+    // A function ends at once: its exit status can arrive with the channel's confirmation.
+    expect(result.code).toBe(0);
 
     const detail = await sessionWith(command);
     const channel = detail.channels.find((c) => c.command === command)!;

@@ -235,16 +235,25 @@ export class SessionChannel {
     client.on('end', () => upstream.end());
     client.resume();
 
-    upstream.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+    const exited = (code?: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+      if (this.exit || (typeof code !== 'number' && !signal)) return;
       this.exit = {
         code: typeof code === 'number' ? code : null,
         signal: signal ? signal.replace(/^SIG/, '') : null,
         coreDumped: coreDumped === true,
         description: description || null,
       };
-    });
+    };
+    // A command that ends at once can have its exit status parsed in the same read as the
+    // channel's confirmation, before this listener exists: ssh2 repeats it with 'close'.
+    upstream.on('exit', exited);
     const stderrEnded = upstream.stderr.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => upstream.stderr.once('end', resolve).once('close', resolve));
-    const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
+    const upstreamClosed = new Promise<void>((resolve) =>
+      upstream.once('close', (code?: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+        exited(code, signal, coreDumped, description);
+        resolve();
+      }),
+    );
     this.bridged = Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => delay(1000))])]).then(async () => {
       if (!client.writable) return this.finish();
       // Everything the target sent reaches the operator before the exit status, as with sshd.
