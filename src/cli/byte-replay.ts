@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
-import { openByteRecording } from '../recorder/byte-recording-reader.js';
-import { FRAME_STREAMS } from '../recorder/byte-recording.js';
-import type { ByteStream } from '../recorder/byte-recording-summary.js';
+import { openByteRecording, streamBytes } from '../recorder/byte-recording-reader.js';
+import type { ByteStream } from '../recorder/byte-recording.js';
 import type { ReplayEvent } from './asciicast-replay.js';
 
 /**
@@ -24,16 +23,10 @@ export async function* outputEvents(path: string): AsyncGenerator<ReplayEvent> {
 
 /** Writes one stream's bytes exactly, as they passed, honouring the output's backpressure. */
 export async function writeStream(path: string, stream: ByteStream, out: Writable): Promise<number> {
-  const recording = await openByteRecording(path);
   let written = 0;
-  try {
-    for await (const frame of recording.frames()) {
-      if (FRAME_STREAMS[frame.stream] !== stream) continue;
-      written += frame.length;
-      if (!out.write(frame.data)) await new Promise((resolve) => out.once('drain', resolve));
-    }
-  } finally {
-    await recording.close();
+  for await (const data of streamBytes(path, stream)) {
+    written += data.length;
+    if (!out.write(data)) await new Promise((resolve) => out.once('drain', resolve));
   }
   return written;
 }

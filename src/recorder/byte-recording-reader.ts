@@ -1,5 +1,14 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { FRAME_HEADER_BYTES, MAX_HEADER_BYTES, parseHeader, readFrameHeader, type ByteRecordingHeader, type FrameHeader } from './byte-recording.js';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_STREAMS,
+  MAX_HEADER_BYTES,
+  parseHeader,
+  readFrameHeader,
+  type ByteRecordingHeader,
+  type ByteStream,
+  type FrameHeader,
+} from './byte-recording.js';
 
 const BLOCK = 1024 * 1024;
 
@@ -86,5 +95,15 @@ export async function openByteRecording(path: string): Promise<{
   } catch (err) {
     await handle.close();
     throw err;
+  }
+}
+
+/** One stream's bytes exactly as they passed, frame by frame. */
+export async function* streamBytes(path: string, stream: ByteStream): AsyncGenerator<Buffer> {
+  const recording = await openByteRecording(path);
+  try {
+    for await (const frame of recording.frames()) if (FRAME_STREAMS[frame.stream] === stream) yield frame.data!;
+  } finally {
+    await recording.close();
   }
 }

@@ -1,10 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { openByteRecording } from './byte-recording-reader.js';
-import { FRAME_HEADER_BYTES, FRAME_STREAMS, type ByteRecordingHeader } from './byte-recording.js';
+import { BYTE_STREAMS, FRAME_HEADER_BYTES, FRAME_STREAMS, type ByteRecordingHeader, type ByteStream } from './byte-recording.js';
 import type { ChannelExit } from './session-recorder.js';
-
-export const BYTE_STREAMS = ['stdout', 'stderr', 'stdin'] as const;
-export type ByteStream = (typeof BYTE_STREAMS)[number];
 
 /** Control characters other than tab, newline and carriage return, DEL, and C1 controls. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point

@@ -23,6 +23,9 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
 
 export const FRAME_STREAMS = { o: 'stdout', e: 'stderr', i: 'stdin', m: 'marker', x: 'exit' } as const;
 export type FrameStream = keyof typeof FRAME_STREAMS;
+/** The streams of bytes a channel carries (the other frames are markers and the exit). */
+export const BYTE_STREAMS = ['stdout', 'stderr', 'stdin'] as const;
+export type ByteStream = (typeof BYTE_STREAMS)[number];
 const STREAM_CODES = new Map<number, FrameStream>(Object.keys(FRAME_STREAMS).map((code) => [code.charCodeAt(0), code as FrameStream]));
 
 export interface ByteRecordingHeader {
