@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
  * A recording file being written: created once (never overwriting one), appended to, with
  * the running sha256 of every byte written (so the digest at close is the digest of the
- * file), synced on request. Synchronous on purpose: it runs in the recording writer's thread.
+ * file), synced on request. Writes are synchronous on purpose (it runs in the recording
+ * writer's thread); the periodic sync runs beside them, so a slow disk flush does not stop
+ * the writes that come in meanwhile.
  */
 export class AppendOnlyFile {
   private readonly hash = createHash('sha256');
   private size = 0;
   private dirty = false;
+  private syncing: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -55,15 +58,30 @@ export class AppendOnlyFile {
     this.written(buffers);
   }
 
-  sync(): void {
-    if (this.fd === null || !this.dirty) return;
-    fdatasyncSync(this.fd);
+  /**
+   * Starts an fdatasync of what was written so far, unless one is running; resolves when it
+   * is done, rejects if it failed. Bytes written meanwhile are covered by the next one.
+   */
+  syncInBackground(): Promise<void> {
+    if (this.fd === null || !this.dirty || this.syncing) return Promise.resolve();
+    const fd = this.fd;
     this.dirty = false;
+    this.syncing = new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (err) => {
+        this.syncing = null;
+        // After closeQuietly the descriptor is gone: nothing to report.
+        if (err && this.fd !== null) reject(err);
+        else resolve();
+      }),
+    );
+    return this.syncing;
   }
 
   /** Syncs and closes; returns the size and digest of everything written. */
-  close(): { bytes: number; sha256: string } {
-    this.sync();
+  async close(): Promise<{ bytes: number; sha256: string }> {
+    await this.syncing;
+    if (this.fd !== null && this.dirty) fdatasyncSync(this.fd);
+    this.dirty = false;
     this.closeQuietly();
     return { bytes: this.size, sha256: this.hash.digest('hex') };
   }

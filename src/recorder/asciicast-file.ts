@@ -54,11 +54,11 @@ export class AsciicastFile implements RecordingFileWriter {
     if (out.size > 0) this.file.write(out.view());
   }
 
-  sync(): void {
-    this.file.sync();
+  syncInBackground(): Promise<void> {
+    return this.file.syncInBackground();
   }
 
-  close(exit: ChannelExit | null, t: number): { bytes: number; sha256: string } {
+  close(exit: ChannelExit | null, t: number): Promise<{ bytes: number; sha256: string }> {
     const rest: RecordingBatch = { data: new Uint8Array(0), events: [] };
     for (const code of ['o', 'i'] as const) {
       const text = this.streams[code].end();

@@ -40,11 +40,11 @@ export class ByteRecordingFile implements RecordingFileWriter {
     if (parts.length) this.file.writev(parts);
   }
 
-  sync(): void {
-    this.file.sync();
+  syncInBackground(): Promise<void> {
+    return this.file.syncInBackground();
   }
 
-  close(exit: ChannelExit | null, t: number): { bytes: number; sha256: string } {
+  close(exit: ChannelExit | null, t: number): Promise<{ bytes: number; sha256: string }> {
     if (exit) {
       const payload = Buffer.from(JSON.stringify({ code: exit.code, signal: exit.signal }));
       this.frame(0, 'x', t, payload.length);

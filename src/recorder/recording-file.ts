@@ -29,9 +29,10 @@ export type RecordingFormat =
 /** One recording file being written by the writer thread, in its format. */
 export interface RecordingFileWriter {
   append(batch: RecordingBatch): void;
-  sync(): void;
+  /** Flushes what was written to disk without stopping further appends (AppendOnlyFile). */
+  syncInBackground(): Promise<void>;
   /** Writes the exit status (at `t` seconds) and what is still held, syncs, closes; returns size and digest. */
-  close(exit: ChannelExit | null, t: number): { bytes: number; sha256: string };
+  close(exit: ChannelExit | null, t: number): Promise<{ bytes: number; sha256: string }>;
   closeQuietly(): void;
 }
 

@@ -76,7 +76,7 @@ port.on('message', (message: ToWriter) => {
 async function closeEntry(id: number, entry: Entry, exit: ChannelExit | null, t: number): Promise<void> {
   if (entry.file && !entry.failed) {
     try {
-      const { bytes, sha256 } = entry.file.close(exit, t);
+      const { bytes, sha256 } = await entry.file.close(exit, t);
       return send({ type: 'closed', id, path: entry.path, bytes, sha256 });
     } catch (err) {
       entry.failed = true;
@@ -95,10 +95,8 @@ async function closeEntry(id: number, entry: Entry, exit: ChannelExit | null, t:
 setInterval(() => {
   for (const [id, entry] of recordings) {
     if (!entry.file || entry.failed) continue;
-    try {
-      entry.file.sync();
-    } catch (err) {
-      fail(id, entry, err);
-    }
+    entry.file.syncInBackground().catch((err: unknown) => {
+      if (recordings.get(id) === entry && !entry.failed) fail(id, entry, err);
+    });
   }
 }, init.syncIntervalMs);
