@@ -6,8 +6,14 @@ import type { ChannelExit } from './session-recorder.js';
 
 /**
  * The recording writer thread: encodes recordings (asciicast for terminals, byte frames for
- * channels without one), writes, hashes and syncs them off the gateway's event loop. A recording whose write fails is marked
- * failed (the gateway ends its session) and, when closed, digested as it is on disk.
+ * channels without one), writes, hashes and syncs them off the gateway's event loop. A
+ * recording whose write fails is marked failed (the gateway ends its session) and, when
+ * closed, digested as it is on disk.
+ *
+ * Each recording is synced every `syncIntervalMs` beside its writes. A sync still running
+ * at the next tick means the disk is behind: the recording's writes are then acknowledged
+ * only once that sync is done, so its producer pauses (backpressure) instead of piling up
+ * more than a second of bytes that a crash could lose.
  */
 const port = parentPort!;
 const init = workerData as WriterInit;
@@ -17,6 +23,10 @@ interface Entry {
   path: string;
   file: RecordingFileWriter | null;
   failed: boolean;
+  syncing: boolean;
+  /** A sync outlived its interval: acknowledgements wait for it. */
+  overdue: boolean;
+  heldBytes: number;
 }
 
 const recordings = new Map<number, Entry>();
@@ -31,12 +41,21 @@ function fail(id: number, entry: Entry, err: unknown): void {
   entry.file?.closeQuietly();
   entry.file = null;
   send({ type: 'failed', id, error: describe(err, entry.path) });
+  release(id, entry);
+}
+
+/** Acknowledges what waited for an overdue sync. */
+function release(id: number, entry: Entry): void {
+  entry.overdue = false;
+  if (entry.heldBytes === 0) return;
+  send({ type: 'appended', id, bytes: entry.heldBytes, buffer: null });
+  entry.heldBytes = 0;
 }
 
 port.on('message', (message: ToWriter) => {
   switch (message.type) {
     case 'open': {
-      const entry: Entry = { path: message.path, file: null, failed: false };
+      const entry: Entry = { path: message.path, file: null, failed: false, syncing: false, overdue: false, heldBytes: 0 };
       recordings.set(message.id, entry);
       try {
         entry.file = createRecordingFile(message.path, message);
@@ -57,16 +76,19 @@ port.on('message', (message: ToWriter) => {
         }
       }
       // Acknowledged even when dropped, so a producer waiting on backpressure is released
-      // (its session is being ended because of the failure).
-      // A pooled buffer goes back to the gateway thread to carry a later batch.
+      // (its session is being ended because of the failure); held while a sync is overdue.
+      // A pooled buffer goes back to the gateway thread at once to carry a later batch.
+      const hold = entry?.overdue === true && !entry.failed;
+      if (hold) entry.heldBytes += message.bytes;
       const buffer = message.pooled ? (message.batch.data.buffer as ArrayBuffer) : null;
-      port.postMessage({ type: 'appended', id: message.id, bytes: message.bytes, buffer } satisfies FromWriter, buffer ? [buffer] : []);
+      port.postMessage({ type: 'appended', id: message.id, bytes: hold ? 0 : message.bytes, buffer } satisfies FromWriter, buffer ? [buffer] : []);
       return;
     }
     case 'close': {
       const entry = recordings.get(message.id);
       recordings.delete(message.id);
       if (!entry) return send({ type: 'close-failed', id: message.id, error: { code: 'unknown', message: 'unknown recording' } });
+      release(message.id, entry);
       void closeEntry(message.id, entry, message.exit, message.t);
       return;
     }
@@ -95,8 +117,20 @@ async function closeEntry(id: number, entry: Entry, exit: ChannelExit | null, t:
 setInterval(() => {
   for (const [id, entry] of recordings) {
     if (!entry.file || entry.failed) continue;
-    entry.file.syncInBackground().catch((err: unknown) => {
-      if (recordings.get(id) === entry && !entry.failed) fail(id, entry, err);
-    });
+    if (entry.syncing) {
+      entry.overdue = true;
+      continue;
+    }
+    entry.syncing = true;
+    entry.file.syncInBackground().then(
+      () => {
+        entry.syncing = false;
+        release(id, entry);
+      },
+      (err: unknown) => {
+        entry.syncing = false;
+        if (recordings.get(id) === entry && !entry.failed) fail(id, entry, err);
+      },
+    );
   }
 }, init.syncIntervalMs);
