@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
@@ -193,18 +193,18 @@ describe('the gateway process', () => {
       const streaming = 'printf "BYTES-BEFORE-CRASH\\0\\377"; while head -c 65536 /dev/urandom; do sleep 0.05; done';
       exec = spawn(SSH, f.sshArgsVia({ port, dataDir: files.dataDir }, f.keys.alice, 'web1', [streaming], ['-o', 'BatchMode=yes']));
       exec.stdout!.resume();
-      const execSession = await waitFor(async () => {
-        const rows = await files.cli(['sessions', 'ls', '--identity', 'alice', '--state', 'live', '--format', 'json']);
-        return rows.stdout
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line) as { id: string; recordingPath: string | null })
-          .find((row) => row.id !== id && row.recordingPath?.endsWith('.bytes'));
-      });
       // Recordings reach the disk within a second: wait until both show what was sent.
-      await waitFor(() => readFileSync(execSession.recordingPath!).includes(Buffer.from('BYTES-BEFORE-CRASH\0\xff', 'latin1')), { what: 'the exec recording on disk' });
-      const castPath = join(dirname(execSession.recordingPath!), `${id}.0.cast`);
+      const recordings = join(files.dataDir, 'recordings');
+      const execPath = await waitFor(
+        () =>
+          readdirSync(recordings, { recursive: true, encoding: 'utf8' })
+            .filter((name) => name.endsWith('.bytes'))
+            .map((name) => join(recordings, name))
+            .find((path) => readFileSync(path).includes(Buffer.from('BYTES-BEFORE-CRASH\0\xff', 'latin1'))),
+        { what: 'the exec recording on disk' },
+      );
+      const execSession = { id: /(ses_[a-z0-9]+)\.\d+\.bytes$/.exec(execPath)![1]!, recordingPath: execPath };
+      const castPath = join(dirname(execSession.recordingPath), `${id}.0.cast`);
       await waitFor(() => readFileSync(castPath, 'utf8').includes('BEFORE-42-CRASH'), { what: 'the shell recording on disk' });
       await first.kill();
       await term.exited;
@@ -212,7 +212,7 @@ describe('the gateway process', () => {
       const tornFrame = Buffer.alloc(20);
       tornFrame.write('o', 0, 'latin1');
       tornFrame.writeUInt32BE(1000, 9);
-      appendFileSync(execSession.recordingPath!, tornFrame);
+      appendFileSync(execSession.recordingPath, tornFrame);
       appendFileSync(castPath, '[99.5, "o", "torn');
 
       const second = await spawnGateway(files);
@@ -238,10 +238,10 @@ describe('the gateway process', () => {
         const execShow = JSON.parse(execShown.stdout) as typeof show;
         expect(execShow.session.state).toBe('interrupted');
         expect(execShow.recording.matches).toBe(true);
-        const recording = readByteRecording(execSession.recordingPath!);
+        const recording = readByteRecording(execSession.recordingPath);
         expect(recording.trailing).toBe(0);
         expect(recording.stdout.subarray(0, 20).toString('latin1')).toBe('BYTES-BEFORE-CRASH\0\xff');
-        expect(execShow.session.recordingSha256).toBe(sha256(execSession.recordingPath!));
+        expect(execShow.session.recordingSha256).toBe(sha256(execSession.recordingPath));
         const verify = await files.cli(['verify']);
         expect(verify.code, verify.stdout).toBe(0);
       } finally {
