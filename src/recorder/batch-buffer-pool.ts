@@ -1,8 +1,7 @@
 /**
- * Buffers that carry recorders' batches to the writer thread and come back with its
- * acknowledgement, so bulk output is copied into memory that is already there instead of a
- * fresh allocation per batch. Small batches (interactive output) get a buffer of their own
- * size: a large pooled one would sit in the queue for a few bytes.
+ * Large buffers that carry bulk output to the writer thread and come back with its
+ * acknowledgement, so bulk output is copied into memory that is already there instead of
+ * a fresh allocation per batch.
  */
 export class BatchBufferPool {
   private readonly free: ArrayBuffer[] = [];
@@ -10,17 +9,13 @@ export class BatchBufferPool {
   constructor(
     /** Size of the pooled buffers: the largest batch they carry. */
     readonly bufferBytes: number,
-    /** Batches smaller than this are not pooled. */
-    private readonly minPooledBytes = 64 * 1024,
     /** Free buffers kept for reuse (the rest are left to the garbage collector). */
     private readonly maxFree = 4,
   ) {}
 
-  /** A buffer of exactly `bytes` (a view of a pooled one when `pooled`). */
-  take(bytes: number): { data: Uint8Array; pooled: boolean } {
-    if (bytes < this.minPooledBytes || bytes > this.bufferBytes) return { data: unzeroed(bytes), pooled: false };
-    const buffer = this.free.pop() ?? unzeroed(this.bufferBytes).buffer;
-    return { data: new Uint8Array(buffer, 0, bytes), pooled: true };
+  take(): Uint8Array {
+    const buffer = this.free.pop();
+    return buffer ? new Uint8Array(buffer) : unzeroed(this.bufferBytes);
   }
 
   give(buffer: ArrayBuffer): void {
@@ -29,7 +24,7 @@ export class BatchBufferPool {
 }
 
 /** Memory of its own (transferable), not zero-filled: every byte is written before it is sent. */
-function unzeroed(bytes: number): Uint8Array {
+export function unzeroed(bytes: number): Uint8Array {
   const buffer = Buffer.allocUnsafeSlow(bytes);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, bytes);
 }

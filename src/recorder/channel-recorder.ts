@@ -1,4 +1,4 @@
-import type { BatchBufferPool } from './batch-buffer-pool.js';
+import { unzeroed, type BatchBufferPool } from './batch-buffer-pool.js';
 import { RecorderError } from './errors.js';
 import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-file.js';
 import type { ToWriter } from './recording-writer-protocol.js';
@@ -25,24 +25,34 @@ export const DEFAULT_RECORDER_LIMITS: RecorderLimits = {
 interface PendingEvent {
   t: number;
   code: RecordedCode;
-  chunks: Buffer[];
   text: string | null;
   bytes: number;
 }
+
+/** Where a window's bytes start: enough for typing and prompts, no large buffer held for them. */
+const SMALL_BATCH_BYTES = 16 * 1024;
 
 type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
 
 /**
  * The gateway-thread half of a recording, whatever its format: coalesces bytes into events
- * per short window, hands each flush to the writer thread as one batch (copied once into a
- * pooled, transferred buffer), and tracks how much is still unwritten for backpressure. The
- * writer thread does the encoding and I/O.
+ * per short window, hands each flush to the writer thread as one batch, and tracks how much
+ * is still unwritten for backpressure. The writer thread does the encoding and I/O.
+ *
+ * Bytes are copied once, as they arrive, into the batch buffer that is transferred to the
+ * writer thread (a small one, then a pooled large one once output is bulk): the network's
+ * chunks are not kept alive until the flush, where the garbage collector would have to
+ * promote them.
  */
 export class ChannelRecorder implements SessionRecorder {
   failure: RecorderError | null = null;
   private readonly startedAt = performance.now();
   private readonly stderrCode: RecordedCode;
   private events: PendingEvent[] = [];
+  /** The bytes of the pending events, back to back. */
+  private batch: Uint8Array | null = null;
+  private batchPooled = false;
+  private batchUsed = 0;
   private pendingBytes = 0;
   private unwritten = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -130,12 +140,13 @@ export class ChannelRecorder implements SessionRecorder {
 
   private push(code: RecordedCode, data: Buffer): boolean {
     if (this.closing || data.length === 0) return true;
+    if (this.batchUsed + data.length > this.pool.bufferBytes) this.flush();
+    this.store(data);
     const last = this.events.at(-1);
     if (last && last.code === code && last.text === null && last.bytes < this.limits.maxEventBytes) {
-      last.chunks.push(data);
       last.bytes += data.length;
     } else {
-      this.events.push({ t: this.elapsed(), code, chunks: [data], text: null, bytes: data.length });
+      this.events.push({ t: this.elapsed(), code, text: null, bytes: data.length });
     }
     this.pendingBytes += data.length;
     this.unwritten += data.length;
@@ -143,9 +154,26 @@ export class ChannelRecorder implements SessionRecorder {
     return this.unwritten < this.limits.highWaterBytes;
   }
 
+  /** Copies `data` after the batch's bytes, moving to a larger buffer when it does not fit. */
+  private store(data: Buffer): void {
+    const needed = this.batchUsed + data.length;
+    if (!this.batch || needed > this.batch.length) {
+      const pooled = needed <= this.pool.bufferBytes && (this.batch !== null || needed > SMALL_BATCH_BYTES);
+      const next = pooled ? this.pool.take() : unzeroed(Math.max(needed, SMALL_BATCH_BYTES));
+      if (this.batch) {
+        next.set(this.batch.subarray(0, this.batchUsed));
+        if (this.batchPooled) this.pool.give(this.batch.buffer as ArrayBuffer);
+      }
+      this.batch = next;
+      this.batchPooled = pooled;
+    }
+    this.batch.set(data, this.batchUsed);
+    this.batchUsed = needed;
+  }
+
   private pushText(code: 'r' | 'm', text: string): void {
     if (this.closing) return;
-    this.events.push({ t: this.elapsed(), code, chunks: [], text, bytes: text.length });
+    this.events.push({ t: this.elapsed(), code, text, bytes: text.length });
     this.pendingBytes += text.length;
     this.unwritten += text.length;
     this.schedule();
@@ -162,21 +190,16 @@ export class ChannelRecorder implements SessionRecorder {
       this.timer = null;
     }
     if (this.events.length === 0) return;
-    let byteCount = 0;
-    for (const event of this.events) if (event.text === null) byteCount += event.bytes;
-    // One copy, into a buffer handed to the writer thread without another.
-    const { data, pooled } = this.pool.take(byteCount);
-    let offset = 0;
-    const events: BatchEvent[] = this.events.map((event) => {
-      if (event.text !== null) return { t: event.t, code: event.code, text: event.text };
-      for (const chunk of event.chunks) {
-        data.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return { t: event.t, code: event.code, length: event.bytes };
-    });
-    this.send({ type: 'append', id: this.id, batch: { data, events }, bytes: this.pendingBytes, pooled }, [data.buffer as ArrayBuffer]);
+    const events: BatchEvent[] = this.events.map((event) =>
+      event.text !== null ? { t: event.t, code: event.code, text: event.text } : { t: event.t, code: event.code, length: event.bytes },
+    );
+    // Handed to the writer thread without another copy (transferred).
+    const data = this.batch ? this.batch.subarray(0, this.batchUsed) : new Uint8Array(0);
+    this.send({ type: 'append', id: this.id, batch: { data, events }, bytes: this.pendingBytes, pooled: this.batchPooled }, [data.buffer as ArrayBuffer]);
     this.events = [];
+    this.batch = null;
+    this.batchPooled = false;
+    this.batchUsed = 0;
     this.pendingBytes = 0;
   }
 

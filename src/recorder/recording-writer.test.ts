@@ -162,7 +162,8 @@ describe('RecordingWriter, byte recordings (channels without a terminal)', () =>
     const path = nextPath().replace(/\.cast$/, '.bytes');
     const recorder = await writer.open({ path, format: 'bytes', header: bytesHeader(), recordInput: true, onFailure: () => undefined });
     const stdout = randomBytes(3 * 1024 * 1024 + 7);
-    const zeros = Buffer.alloc(1024 * 1024);
+    // One chunk larger than a pooled batch buffer, after small ones: a batch of its own.
+    const zeros = Buffer.alloc(2.5 * 1024 * 1024);
     recorder.input(Buffer.from('\x00\xff input'));
     for (let at = 0; at < stdout.length; at += 32_768) recorder.output(stdout.subarray(at, at + 32_768));
     recorder.output(Buffer.from('warning: \x1b[31mred\x1b[0m\n'), 'stderr');
