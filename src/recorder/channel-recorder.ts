@@ -1,4 +1,4 @@
-import { unzeroed, type BatchBufferPool } from './batch-buffer-pool.js';
+import { unzeroed, type BatchSlots } from './batch-slots.js';
 import { RecorderError } from './errors.js';
 import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-file.js';
 import type { ToWriter } from './recording-writer-protocol.js';
@@ -39,10 +39,10 @@ type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
  * per short window, hands each flush to the writer thread as one batch, and tracks how much
  * is still unwritten for backpressure. The writer thread does the encoding and I/O.
  *
- * Bytes are copied once, as they arrive, into the batch buffer that is transferred to the
- * writer thread (a small one, then a pooled large one once output is bulk): the network's
- * chunks are not kept alive until the flush, where the garbage collector would have to
- * promote them.
+ * Bytes are copied once, as they arrive, into the buffer the writer thread reads the batch
+ * from: a small one of its own (transferred), then a shared slot once output is bulk (a
+ * buffer of its own when every slot is in flight). The network's chunks are not kept until
+ * the flush.
  */
 export class ChannelRecorder implements SessionRecorder {
   failure: RecorderError | null = null;
@@ -51,7 +51,7 @@ export class ChannelRecorder implements SessionRecorder {
   private events: PendingEvent[] = [];
   /** The bytes of the pending events, back to back. */
   private batch: Uint8Array | null = null;
-  private batchPooled = false;
+  private batchSlot: number | null = null;
   private batchUsed = 0;
   private pendingBytes = 0;
   private unwritten = 0;
@@ -67,7 +67,7 @@ export class ChannelRecorder implements SessionRecorder {
     readonly path: string,
     format: RecordingFormat['format'],
     private readonly send: Send,
-    private readonly pool: BatchBufferPool,
+    private readonly slots: BatchSlots,
     private readonly recordInput: boolean,
     private readonly onFailure: RecordingFailureListener,
     private readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS,
@@ -140,7 +140,7 @@ export class ChannelRecorder implements SessionRecorder {
 
   private push(code: RecordedCode, data: Buffer): boolean {
     if (this.closing || data.length === 0) return true;
-    if (this.batchUsed + data.length > this.pool.bufferBytes) this.flush();
+    if (this.batchUsed + data.length > this.slots.slotBytes) this.flush();
     this.store(data);
     const last = this.events.at(-1);
     if (last && last.code === code && last.text === null && last.bytes < this.limits.maxEventBytes) {
@@ -158,14 +158,13 @@ export class ChannelRecorder implements SessionRecorder {
   private store(data: Buffer): void {
     const needed = this.batchUsed + data.length;
     if (!this.batch || needed > this.batch.length) {
-      const pooled = needed <= this.pool.bufferBytes && (this.batch !== null || needed > SMALL_BATCH_BYTES);
-      const next = pooled ? this.pool.take() : unzeroed(Math.max(needed, SMALL_BATCH_BYTES));
-      if (this.batch) {
-        next.set(this.batch.subarray(0, this.batchUsed));
-        if (this.batchPooled) this.pool.give(this.batch.buffer as ArrayBuffer);
-      }
+      // push flushed first if the bytes would not fit in a slot.
+      const large = needed <= this.slots.slotBytes && (this.batch !== null || needed > SMALL_BATCH_BYTES);
+      const slot = large ? this.slots.take() : null;
+      const next = slot !== null ? this.slots.view(slot) : unzeroed(large ? this.slots.slotBytes : Math.max(needed, SMALL_BATCH_BYTES));
+      if (this.batch) next.set(this.batch.subarray(0, this.batchUsed));
       this.batch = next;
-      this.batchPooled = pooled;
+      this.batchSlot = slot;
     }
     this.batch.set(data, this.batchUsed);
     this.batchUsed = needed;
@@ -193,12 +192,16 @@ export class ChannelRecorder implements SessionRecorder {
     const events: BatchEvent[] = this.events.map((event) =>
       event.text !== null ? { t: event.t, code: event.code, text: event.text } : { t: event.t, code: event.code, length: event.bytes },
     );
-    // Handed to the writer thread without another copy (transferred).
-    const data = this.batch ? this.batch.subarray(0, this.batchUsed) : new Uint8Array(0);
-    this.send({ type: 'append', id: this.id, batch: { data, events }, bytes: this.pendingBytes, pooled: this.batchPooled }, [data.buffer as ArrayBuffer]);
+    // Handed to the writer thread without another copy: shared, or transferred.
+    if (this.batchSlot !== null) {
+      this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes, data: null, slot: { index: this.batchSlot, length: this.batchUsed } });
+    } else {
+      const data = this.batch ? this.batch.subarray(0, this.batchUsed) : null;
+      this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes, data, slot: null }, data ? [data.buffer as ArrayBuffer] : []);
+    }
     this.events = [];
     this.batch = null;
-    this.batchPooled = false;
+    this.batchSlot = null;
     this.batchUsed = 0;
     this.pendingBytes = 0;
   }

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { BatchSlots } from './batch-slots.js';
 import { createRecordingFile, type RecordingFileWriter } from './recording-file.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
 import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
@@ -18,6 +19,7 @@ import type { ChannelExit } from './session-recorder.js';
 const port = parentPort!;
 const init = workerData as WriterInit;
 const send = (message: FromWriter) => port.postMessage(message);
+const slots = new BatchSlots(init.slots.buffer, init.slots.slotBytes);
 
 interface Entry {
   path: string;
@@ -48,7 +50,7 @@ function fail(id: number, entry: Entry, err: unknown): void {
 function release(id: number, entry: Entry): void {
   entry.overdue = false;
   if (entry.heldBytes === 0) return;
-  send({ type: 'appended', id, bytes: entry.heldBytes, buffer: null });
+  send({ type: 'appended', id, bytes: entry.heldBytes, slot: null });
   entry.heldBytes = 0;
 }
 
@@ -70,18 +72,18 @@ port.on('message', (message: ToWriter) => {
       const entry = recordings.get(message.id);
       if (entry?.file && !entry.failed) {
         try {
-          entry.file.append(message.batch);
+          const data = message.slot ? slots.view(message.slot.index, message.slot.length) : (message.data ?? new Uint8Array(0));
+          entry.file.append({ data, events: message.events });
         } catch (err) {
           fail(message.id, entry, err);
         }
       }
       // Acknowledged even when dropped, so a producer waiting on backpressure is released
       // (its session is being ended because of the failure); held while a sync is overdue.
-      // A pooled buffer goes back to the gateway thread at once to carry a later batch.
+      // A slot is free again at once (its bytes are written).
       const hold = entry?.overdue === true && !entry.failed;
       if (hold) entry.heldBytes += message.bytes;
-      const buffer = message.pooled ? (message.batch.data.buffer as ArrayBuffer) : null;
-      port.postMessage({ type: 'appended', id: message.id, bytes: hold ? 0 : message.bytes, buffer } satisfies FromWriter, buffer ? [buffer] : []);
+      send({ type: 'appended', id: message.id, bytes: hold ? 0 : message.bytes, slot: message.slot?.index ?? null });
       return;
     }
     case 'close': {

@@ -3,7 +3,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { startModuleWorker } from '../core/worker-thread.js';
-import { BatchBufferPool } from './batch-buffer-pool.js';
+import { BatchSlots } from './batch-slots.js';
 import { ChannelRecorder, DEFAULT_RECORDER_LIMITS, type RecorderLimits } from './channel-recorder.js';
 import { RecorderError } from './errors.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
@@ -37,13 +37,11 @@ export class RecordingWriter {
   private dead: RecorderError | null = null;
   private readonly logger: Logger;
   private readonly limits: RecorderLimits;
-  private readonly pool: BatchBufferPool;
+  private slots: BatchSlots | null = null;
 
   constructor(private readonly options: RecordingWriterOptions = {}) {
     this.logger = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_RECORDER_LIMITS, ...options.limits };
-    // A flush carries at most flushBytes plus the chunk that crossed it.
-    this.pool = new BatchBufferPool(this.limits.flushBytes + 64 * 1024);
   }
 
   /** Creates the file and writes its header; rejects (RecorderError) if it cannot. */
@@ -52,7 +50,7 @@ export class RecordingWriter {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     const send = (message: ToWriter, transfer?: ArrayBuffer[]) => this.post(message, transfer);
-    const recorder = new ChannelRecorder(id, request.path, request.format, send, this.pool, request.recordInput, request.onFailure, this.limits);
+    const recorder = new ChannelRecorder(id, request.path, request.format, send, this.slots!, request.recordInput, request.onFailure, this.limits);
     this.recorders.set(id, recorder);
     this.updateRef(worker);
     try {
@@ -84,7 +82,12 @@ export class RecordingWriter {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const init: WriterInit = { syncIntervalMs: this.options.syncIntervalMs ?? 1000 };
+    // A flush carries at most flushBytes plus the chunk that crossed it; the slots hold what
+    // one recorder may have in flight (its high-water mark) and a little more. Their pages
+    // become resident only once used.
+    const slotBytes = this.limits.flushBytes + 64 * 1024;
+    this.slots = BatchSlots.create(slotBytes, Math.max(2, Math.ceil(this.limits.highWaterBytes / slotBytes) + 1));
+    const init: WriterInit = { syncIntervalMs: this.options.syncIntervalMs ?? 1000, slots: { buffer: this.slots.buffer, slotBytes } };
     const worker = startModuleWorker(new URL('./recording-writer-worker.js', import.meta.url), init);
     worker.on('message', (message: FromWriter) => this.receive(message));
     worker.on('error', (err) => this.die(`the recording writer failed: ${errorMessage(err)}`));
@@ -108,7 +111,7 @@ export class RecordingWriter {
         this.opening.delete(message.id);
         return;
       case 'appended':
-        if (message.buffer) this.pool.give(message.buffer);
+        if (message.slot !== null) this.slots?.give(message.slot);
         recorder?.acknowledged(message.bytes);
         return;
       case 'failed': {
