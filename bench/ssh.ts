@@ -1,15 +1,18 @@
 /**
  * SSH benchmark (`npm run bench:ssh`; not part of the test suite). Against one OpenSSH sshd
  * in one run, it measures:
- *   - bulk output through `exec` and through a recorded pty: OpenSSH direct, a bare ssh2
- *     relay (no policy, no recording) and Custos (recording on), as MB/s and ratios;
+ *   - bulk exec output of text, random bytes and zeros, and text through a recorded pty:
+ *     OpenSSH direct, a bare ssh2 relay (no policy, no recording) and Custos (recording on),
+ *     as MB/s, Custos's ratio to the bare relay, and the size of Custos's recording;
  *   - keystroke echo latency, direct and through Custos (p50/p99 and what Custos adds);
  *   - gateway RSS per idle connected session with N sessions open.
- * Options: --mb 500  --runs 3  --keystrokes 300  --sessions 200  --cipher <name>
+ * Options: --mb 200 (or BENCH_MB)  --runs 3  --keystrokes 300  --sessions 200  --cipher <name>
  *          --only bulk,echo,idle (default: all three)
+ *          --cpu-prof <dir>: the gateway writes a V8 CPU profile per thread there when it stops
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,12 +27,13 @@ import { waitFor } from '../test/helpers/wait.js';
 
 const { values: options } = parseArgs({
   options: {
-    mb: { type: 'string', default: '500' },
+    mb: { type: 'string', default: process.env.BENCH_MB ?? '200' },
     runs: { type: 'string', default: '3' },
     keystrokes: { type: 'string', default: '300' },
     sessions: { type: 'string', default: '200' },
     cipher: { type: 'string' },
     only: { type: 'string', default: 'bulk,echo,idle' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const PARTS = new Set(options.only!.split(','));
@@ -40,7 +44,26 @@ const SESSIONS = Number(options.sessions);
 const SSH = requireBinary('ssh', INSTALL_SSH_CLIENT);
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const LINE = 'custos benchmark output: the quick brown fox jumps over the lazy dog 0123456789';
-const BULK = `yes '${LINE}' | head -c ${BYTES}`;
+
+/** What the target prints: files written before the runs, so producing them costs nothing but a read. */
+const PAYLOADS = ['text', 'random bytes', 'zeros'] as const;
+type Payload = (typeof PAYLOADS)[number];
+
+function writePayload(path: string, payload: Payload): void {
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(1024 * 1024);
+  if (payload === 'text') {
+    const line = Buffer.from(`${LINE}\n`);
+    for (let at = 0; at < block.length; at += line.length) line.copy(block, at);
+  }
+  for (let written = 0; written < BYTES; ) {
+    if (payload === 'random bytes') randomFillSync(block);
+    // Text continues line by line across blocks (a block is a whole number of lines, plus a cut one).
+    const take = Math.min(block.length - (payload === 'text' ? block.length % (LINE.length + 1) : 0), BYTES - written);
+    written += writeSync(fd, block, 0, take);
+  }
+  closeSync(fd);
+}
 
 interface Endpoint {
   name: string;
@@ -61,7 +84,8 @@ async function main(): Promise<void> {
   let pgFiles: TestGatewayFiles | null = null;
   const resources = join(temp.path, 'resources.yaml');
   try {
-    gateway = await spawnGateway(files);
+    const profile = options['cpu-prof'];
+    gateway = await spawnGateway(files, {}, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
     const gatewayPort = Number(gateway.addresses.ssh!.split(':').at(-1));
     writeFileSync(
       resources,
@@ -102,14 +126,22 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
     const custos: Endpoint = { name: 'Custos (recording)', args: [...common, '-i', keys.operator.privatePath, '-p', String(gatewayPort), 'bench@127.0.0.1'] };
 
     log(`bulk output: ${options.mb} MB per transfer, best of ${RUNS} runs, alternating endpoints`);
+    const sources = Object.fromEntries(PAYLOADS.map((payload) => [payload, join(temp.path, `${payload.replace(' ', '-')}.bin`)])) as Record<Payload, string>;
+    if (PARTS.has('bulk')) for (const payload of PAYLOADS) writePayload(sources[payload], payload);
+    const cases: Array<{ name: string; flags: string[]; payload: Payload }> = [
+      ...PAYLOADS.map((payload) => ({ name: `exec ${payload}`, flags: ['-T'], payload })),
+      { name: 'recorded pty (text)', flags: ['-tt'], payload: 'text' },
+    ];
     const bulk: Record<string, Record<string, number>> = {};
-    for (const [mode, flags] of PARTS.has('bulk') ? ([['exec', ['-T']], ['pty', ['-tt']]] as const) : []) {
-      bulk[mode] = {};
+    const recordingBytes: Record<string, number> = {};
+    for (const bench of PARTS.has('bulk') ? cases : []) {
+      const rates: Record<string, number> = (bulk[bench.name] = {});
       for (let run = 0; run < RUNS; run++) {
         for (const endpoint of [direct, relay, custos]) {
-          const rate = await transfer(endpoint, [...flags]);
-          bulk[mode][endpoint.name] = Math.max(bulk[mode][endpoint.name] ?? 0, rate);
-          log(`  ${mode.padEnd(4)} ${endpoint.name.padEnd(20)} run ${run + 1}: ${rate.toFixed(0)} MB/s`);
+          const rate = await transfer(endpoint, bench.flags, `cat ${sources[bench.payload]}`, bench.payload === 'text' && bench.flags.includes('-tt'));
+          rates[endpoint.name] = Math.max(rates[endpoint.name] ?? 0, rate);
+          log(`  ${bench.name.padEnd(20)} ${endpoint.name.padEnd(20)} run ${run + 1}: ${rate.toFixed(0)} MB/s`);
+          if (endpoint === custos) recordingBytes[bench.name] = await lastRecording(files);
         }
       }
     }
@@ -140,7 +172,7 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
       memory = await idleSessions(fresh, pgGateway.child.pid!, SESSIONS);
     }
 
-    const ratio = (mode: string, name: string) => bulk[mode]![name]! / bulk[mode]![direct.name]!;
+    const ratio = (mode: string, name: string) => bulk[mode]![name]! / bulk[mode]![relay.name]!;
     const report = {
       date: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -149,7 +181,10 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
       bulk: Object.fromEntries(
         Object.entries(bulk).map(([mode, rates]) => [
           mode,
-          Object.fromEntries(Object.entries(rates).map(([name, rate]) => [name, { mbPerSecond: round(rate), ratio: round(ratio(mode, name), 2) }])),
+          {
+            ...Object.fromEntries(Object.entries(rates).map(([name, rate]) => [name, { mbPerSecond: round(rate), vsBareRelay: round(ratio(mode, name), 2) }])),
+            recordingBytes: recordingBytes[mode],
+          },
         ]),
       ),
       echoMs: {
@@ -164,10 +199,11 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
       '',
       `SSH benchmark (${report.machine.cpus} CPUs, ${process.version}, ${options.mb} MB per transfer, cipher: ${report.cipher})`,
       '',
-      'bulk output            OpenSSH direct      bare ssh2 relay          Custos (recording on)',
+      'bulk output            OpenSSH direct   bare ssh2 relay   Custos (recording on)   recording size',
       ...Object.keys(bulk).map((mode) => {
-        const cell = (name: string) => `${bulk[mode]![name]!.toFixed(0).padStart(4)} MB/s${name === direct.name ? '' : ` (${ratio(mode, name).toFixed(2)}x)`}`;
-        return `  ${(mode === 'exec' ? 'exec (ssh -T)' : 'recorded pty (ssh -tt)').padEnd(21)}${cell(direct.name).padEnd(20)}${cell(relay.name).padEnd(25)}${cell(custos.name)}`;
+        const rate = (name: string) => `${bulk[mode]![name]!.toFixed(0).padStart(4)} MB/s`;
+        const size = recordingBytes[mode]!;
+        return `  ${mode.padEnd(21)}${rate(direct.name).padEnd(17)}${rate(relay.name).padEnd(18)}${`${rate(custos.name)} (${ratio(mode, custos.name).toFixed(2)}x vs bare relay)`.padEnd(35)}${(size / 1e6).toFixed(1)} MB (${(size / BYTES).toFixed(3)}x payload)`;
       }),
       '',
       `keystroke echo         direct p50 ${echoDirect.p50.toFixed(2)} ms, p99 ${echoDirect.p99.toFixed(2)} ms; Custos p50 ${echoCustos.p50.toFixed(2)} ms, p99 ${echoCustos.p99.toFixed(2)} ms`,
@@ -193,11 +229,11 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
   }
 }
 
-/** Runs the bulk command through `endpoint`, counting what arrives; MB/s over the whole run. */
-function transfer(endpoint: Endpoint, flags: string[]): Promise<number> {
+/** Runs `command` through `endpoint`, counting what arrives; MB/s over the whole run. */
+function transfer(endpoint: Endpoint, flags: string[], command: string, ptyText: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(SSH, [...flags, ...endpoint.args, BULK], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SSH, [...flags, ...endpoint.args, command], { stdio: ['ignore', 'pipe', 'pipe'] });
     let bytes = 0;
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -205,11 +241,25 @@ function transfer(endpoint: Endpoint, flags: string[]): Promise<number> {
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
       // A pty turns each \n into \r\n: count the payload, not the terminal's additions.
-      const expected = flags.includes('-tt') ? BYTES + Math.floor(BYTES / (LINE.length + 1)) : BYTES;
+      const expected = ptyText ? BYTES + Math.floor(BYTES / (LINE.length + 1)) : BYTES;
       if (code !== 0 || bytes < expected) return reject(new Error(`${endpoint.name}: exit ${code}, ${bytes} of ${expected} bytes: ${stderr}`));
       resolve(BYTES / 1_000_000 / seconds);
     });
   });
+}
+
+/** Size of the recording of the gateway's last session (then deleted: the runs would fill the disk). */
+async function lastRecording(files: TestGatewayFiles): Promise<number> {
+  const row = await waitFor(
+    async () => {
+      const listed = await files.cli(['sessions', 'ls', '--limit', '1', '--format', 'json']);
+      const session = JSON.parse(listed.stdout.trim()) as { state: string; recordingPath: string; recordingBytes: number | null };
+      return session.state === 'closed' && session.recordingBytes !== null ? session : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the recorded session to close' },
+  );
+  rmSync(row.recordingPath, { force: true });
+  return row.recordingBytes!;
 }
 
 /** Types single characters into a remote `cat` (echo on, non-canonical) and times each echo. */

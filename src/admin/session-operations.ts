@@ -1,5 +1,6 @@
 import type { ChainedAuditEvent } from '../core/audit-chain.js';
 import { RecorderError } from '../recorder/errors.js';
+import { summarizeByteRecording, type ByteRecordingSummary } from '../recorder/byte-recording-summary.js';
 import { checkRecording, type RecordingCheck } from '../recorder/recording-check.js';
 import { requestSessionTermination, type TerminationOutcome } from '../recorder/session-termination.js';
 import type { SessionDetail, SessionRow } from '../store/repositories/sessions.js';
@@ -13,8 +14,11 @@ const PROTOCOLS = ['ssh', 'postgres', 'kubernetes'] as const;
 export interface SessionShow extends SessionDetail {
   /** The session's main recording checked against its digest. */
   recording: RecordingCheck | null;
-  /** Each channel recording checked against its digest, by channel id. */
-  channelRecordings: Array<{ channelId: number } & RecordingCheck>;
+  /**
+   * Each channel recording checked against its digest, by channel id; a byte recording with
+   * what it holds per stream (sizes, digests, text or binary) and the exit status.
+   */
+  channelRecordings: Array<{ channelId: number; content: ByteRecordingSummary | null } & RecordingCheck>;
   /** The end event in the audit chain, and whether it carries the same digest as the row. */
   endEvent: { seq: number; type: string; sha256: string | null; agreesWithRow: boolean } | null;
 }
@@ -69,7 +73,8 @@ export const sessionOperations: Record<string, Operation> = {
     for (const channel of channels) {
       if (!channel.recordingPath) continue;
       const check = await checkRecording(channel.recordingPath, { bytes: channel.recordingBytes, sha256: channel.recordingSha256 });
-      channelRecordings.push({ channelId: channel.channelId, ...check });
+      const content = check.format === 'bytes' ? await summarizeByteRecording(channel.recordingPath).catch(() => null) : null;
+      channelRecordings.push({ channelId: channel.channelId, content, ...check });
     }
     const events = await context.store.audit.list({ sessionId: id, limit: 10_000 });
     const end = events.find((event: ChainedAuditEvent) => event.type === 'session.end' || event.type === 'session.interrupted');

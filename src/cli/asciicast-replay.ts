@@ -1,4 +1,5 @@
-import type { ParsedAsciicast } from '../recorder/asciicast.js';
+/** `[seconds, code, data]` in time order; only "o" (output) is shown. */
+export type ReplayEvent = [number, string, string];
 
 export interface ReplayOptions {
   /** 2 plays twice as fast. */
@@ -12,13 +13,13 @@ export interface ReplayOptions {
 }
 
 /** Plays the output of a recording with its timing, as `asciinema play` does. */
-export async function replay(cast: ParsedAsciicast, options: ReplayOptions): Promise<{ events: number; seconds: number }> {
+export async function replay(cast: { events: Iterable<ReplayEvent> | AsyncIterable<ReplayEvent> }, options: ReplayOptions): Promise<{ events: number; seconds: number }> {
   let previous = 0;
   let played = 0;
   let elapsed = 0;
   // Time spent on events that are not shown (input, resizes, markers) still passes.
   let pending = 0;
-  for (const [time, code, data] of cast.events) {
+  for await (const [time, code, data] of cast.events) {
     if (options.stopped?.()) break;
     let gap = Math.max(0, time - previous);
     previous = time;

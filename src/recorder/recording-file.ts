@@ -1,122 +1,42 @@
-import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { eventLine, eventLinePrefix, headerLine, type AsciicastHeader, type EventCode } from './asciicast.js';
-import { LineBuffer } from './line-buffer.js';
-import { Utf8Stream } from './utf8-split.js';
-
-/** One per thread: files are written synchronously, one append at a time. */
-const LINES = new LineBuffer();
-
-export interface RecordingEvent {
-  /** Seconds since the recording started. */
-  t: number;
-  code: EventCode;
-  /** Terminal bytes for "o"/"i" (decoded here, across chunk boundaries); text otherwise. */
-  data: Uint8Array | string;
-}
+import type { AsciicastHeader } from './asciicast.js';
+import { AsciicastFile } from './asciicast-file.js';
+import type { ByteRecordingHeader } from './byte-recording.js';
+import { ByteRecordingFile } from './byte-recording-file.js';
+import type { ChannelExit } from './session-recorder.js';
 
 /**
- * One asciicast file being written: encodes events, appends them, keeps the running sha256
- * of every byte written (so the digest at close is the digest of the file), and syncs to
- * disk on request. Synchronous on purpose: it runs in the recording writer's thread.
+ * What a recorder hands the writer thread: "o" output (stdout), "e" stderr, "i" input,
+ * "r" resize, "m" marker. Asciicast has no stderr: its recorders send stderr as "o".
  */
-export class RecordingFile {
-  private readonly hash = createHash('sha256');
-  private size = 0;
-  private dirty = false;
-  private lastT = 0;
-  private readonly streams = { o: new Utf8Stream(), i: new Utf8Stream() };
+export type RecordedCode = 'o' | 'e' | 'i' | 'r' | 'm';
 
-  private constructor(
-    readonly path: string,
-    private fd: number | null,
-  ) {}
+export type BatchEvent =
+  /** Seconds since the recording started; the next `length` bytes of the batch's data. */
+  | { t: number; code: RecordedCode; length: number; text?: undefined }
+  | { t: number; code: RecordedCode; text: string };
 
-  /** Creates the file (never overwrites one) and writes the header. */
-  static create(path: string, header: AsciicastHeader): RecordingFile {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-    const fd = openSync(path, 'wx', 0o640);
-    const file = new RecordingFile(path, fd);
-    try {
-      file.write(headerLine(header));
-    } catch (err) {
-      file.closeQuietly();
-      throw err;
-    }
-    return file;
-  }
+/** Events of one flush; the bytes of all byte events back to back in `data` (transferred). */
+export interface RecordingBatch {
+  data: Uint8Array;
+  events: BatchEvent[];
+}
 
-  get bytes(): number {
-    return this.size;
-  }
+export type RecordingFormat =
+  | { format: 'asciicast'; header: AsciicastHeader }
+  /** Channels without a terminal: byte-exact frames (byte-recording.ts). */
+  | { format: 'bytes'; header: ByteRecordingHeader };
 
-  append(events: RecordingEvent[]): void {
-    const out = LINES;
-    out.reset();
-    for (const event of events) {
-      const stream = event.code === 'o' || event.code === 'i' ? this.streams[event.code] : null;
-      if (stream && typeof event.data !== 'string' && stream.isPlainAscii(event.data)) {
-        if (event.data.length === 0) continue;
-        this.lastT = Math.max(this.lastT, event.t);
-        out.text(eventLinePrefix(this.lastT, event.code));
-        out.jsonStringOfAscii(event.data);
-        out.text(']\n');
-        continue;
-      }
-      const text = this.text(event);
-      if (text === '') continue;
-      this.lastT = Math.max(this.lastT, event.t);
-      out.text(eventLine(this.lastT, event.code, text));
-    }
-    if (out.size > 0) this.writeBytes(out.view());
-  }
+/** One recording file being written by the writer thread, in its format. */
+export interface RecordingFileWriter {
+  append(batch: RecordingBatch): void;
+  /** Flushes what was written to disk without stopping further appends (AppendOnlyFile). */
+  syncInBackground(): Promise<void>;
+  /** Writes the exit status (at `t` seconds) and what is still held, syncs, closes; returns size and digest. */
+  close(exit: ChannelExit | null, t: number): Promise<{ bytes: number; sha256: string }>;
+  closeQuietly(): void;
+}
 
-  sync(): void {
-    if (this.fd === null || !this.dirty) return;
-    fdatasyncSync(this.fd);
-    this.dirty = false;
-  }
-
-  /** Writes what the decoders still hold, syncs and closes; returns size and digest. */
-  close(): { bytes: number; sha256: string } {
-    const rest: RecordingEvent[] = [];
-    for (const code of ['o', 'i'] as const) {
-      const text = this.streams[code].end();
-      if (text) rest.push({ t: this.lastT, code, data: text });
-    }
-    if (rest.length) this.append(rest);
-    this.sync();
-    this.closeQuietly();
-    return { bytes: this.size, sha256: this.hash.digest('hex') };
-  }
-
-  closeQuietly(): void {
-    if (this.fd === null) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed or the disk is gone; the caller digests what is on disk
-    }
-    this.fd = null;
-  }
-
-  private text(event: RecordingEvent): string {
-    if (typeof event.data === 'string') return event.data;
-    if (event.code === 'o' || event.code === 'i') return this.streams[event.code].decode(event.data);
-    return Buffer.from(event.data).toString('utf8');
-  }
-
-  private write(text: string): void {
-    this.writeBytes(Buffer.from(text));
-  }
-
-  private writeBytes(buffer: Buffer): void {
-    if (this.fd === null) throw new Error(`recording ${this.path} is closed`);
-    let offset = 0;
-    while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
-    this.hash.update(buffer);
-    this.size += buffer.length;
-    this.dirty = true;
-  }
+/** Creates the file (never overwrites one) and writes its header. */
+export function createRecordingFile(path: string, format: RecordingFormat): RecordingFileWriter {
+  return format.format === 'bytes' ? ByteRecordingFile.create(path, format.header) : AsciicastFile.create(path, format.header);
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { BYTES_MAGIC, looksLikeByteRecording } from './byte-recording.js';
+import { readByteRecordingHeader, scanFrames } from './byte-recording-reader.js';
 
 export interface RecordingDigest {
   path: string;
@@ -21,25 +23,18 @@ export async function digestFile(path: string): Promise<RecordingDigest> {
 
 /**
  * Makes a recording that was not closed normally (the gateway crashed, or a write failed
- * part way) final: a torn last line — bytes after the last newline, which no player can
- * parse — is cut off, and the digest of what remains is returned. Every complete event
- * written before the failure is kept.
+ * part way) final: a torn end is cut off — for asciicast the bytes after the last newline,
+ * which no player can parse; for a byte recording what follows the last complete frame —
+ * and the digest of what remains is returned. Every complete event written before the
+ * failure is kept.
  */
 export async function finalizeRecordingFile(path: string): Promise<RecordingDigest> {
   const size = (await stat(path)).size;
   const handle = await open(path, 'r+');
   try {
-    const tail = Math.min(size, 64 * 1024);
-    let end = size;
-    if (size > 0) {
-      const buffer = Buffer.alloc(tail);
-      await handle.read(buffer, 0, tail, size - tail);
-      const lastNewline = buffer.lastIndexOf(0x0a);
-      if (lastNewline !== tail - 1) {
-        // Search further back only if the torn line is longer than the tail we read.
-        end = lastNewline >= 0 ? size - tail + lastNewline + 1 : await lastNewlineBefore(handle, size - tail);
-      }
-    }
+    const start = Buffer.alloc(Math.min(size, BYTES_MAGIC.length));
+    await handle.read(start, 0, start.length, 0);
+    const end = looksLikeByteRecording(start) ? await lastFrameEnd(handle, size) : await lastLineEnd(handle, size);
     if (end !== size) {
       await handle.truncate(end);
       await handle.datasync();
@@ -50,7 +45,28 @@ export async function finalizeRecordingFile(path: string): Promise<RecordingDige
   return digestFile(path);
 }
 
-async function lastNewlineBefore(handle: import('node:fs/promises').FileHandle, limit: number): Promise<number> {
+/** Just past the last complete frame (0 when even the header is incomplete). */
+async function lastFrameEnd(handle: FileHandle, size: number): Promise<number> {
+  const start = await readByteRecordingHeader(handle);
+  if (!start) return 0;
+  const scan = scanFrames(handle, start.framesAt, size, false);
+  for await (const _frame of scan.frames);
+  return scan.end();
+}
+
+/** Just past the last newline of an asciicast file. */
+async function lastLineEnd(handle: FileHandle, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const tail = Math.min(size, 64 * 1024);
+  const buffer = Buffer.alloc(tail);
+  await handle.read(buffer, 0, tail, size - tail);
+  const lastNewline = buffer.lastIndexOf(0x0a);
+  if (lastNewline === tail - 1) return size;
+  // Search further back only if the torn line is longer than the tail we read.
+  return lastNewline >= 0 ? size - tail + lastNewline + 1 : lastNewlineBefore(handle, size - tail);
+}
+
+async function lastNewlineBefore(handle: FileHandle, limit: number): Promise<number> {
   const block = 1024 * 1024;
   for (let end = limit; end > 0; end -= block) {
     const start = Math.max(0, end - block);

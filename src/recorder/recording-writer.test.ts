@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/helpers/temp-dir.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { parseAsciicast, type AsciicastHeader } from './asciicast.js';
+import { FRAME_HEADER_BYTES, parseByteRecording, type ByteRecordingHeader } from './byte-recording.js';
 import { RecorderError } from './errors.js';
 import { RecordingWriter } from './recording-writer.js';
 
@@ -36,6 +37,11 @@ function header(overrides: Partial<AsciicastHeader> = {}): AsciicastHeader {
   };
 }
 
+function bytesHeader(): ByteRecordingHeader {
+  const { custos } = header();
+  return { version: 1, timestamp: Math.floor(Date.now() / 1000), command: 'tar c /srv', env: {}, custos: { ...custos, channelKind: 'exec', pty: false } };
+}
+
 let counter = 0;
 const nextPath = () => join(temp.path, `r${counter++}`, 'ch0.cast');
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -44,7 +50,7 @@ describe('RecordingWriter', () => {
   it('writes a playable asciicast v2 file whose digest is returned at close', async () => {
     const writer = new RecordingWriter();
     const path = nextPath();
-    const recorder = await writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined });
+    const recorder = await writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
     recorder.output(Buffer.from('$ echo hello\r\n'));
     recorder.output(Buffer.from('hello\r\n'));
     recorder.input(Buffer.from('secret typed input'));
@@ -72,7 +78,7 @@ describe('RecordingWriter', () => {
   it('records input only when asked to', async () => {
     const writer = new RecordingWriter();
     const path = nextPath();
-    const recorder = await writer.open({ path, header: header(), recordInput: true, onFailure: () => undefined });
+    const recorder = await writer.open({ path, format: 'asciicast', header: header(), recordInput: true, onFailure: () => undefined });
     recorder.input(Buffer.from('ls\r'));
     recorder.output(Buffer.from('file\r\n'));
     await recorder.close();
@@ -91,7 +97,7 @@ describe('RecordingWriter', () => {
     const writer = new RecordingWriter({ limits: { windowMs: 0, flushBytes: 1 } });
     for (let cut = 1; cut < bytes.length; cut++) {
       const path = nextPath();
-      const recorder = await writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined });
+      const recorder = await writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
       recorder.output(bytes.subarray(0, cut));
       await new Promise((resolve) => setTimeout(resolve, 1));
       recorder.output(bytes.subarray(cut));
@@ -106,7 +112,7 @@ describe('RecordingWriter', () => {
   it('puts output on disk before the recording is closed', async () => {
     const writer = new RecordingWriter();
     const path = nextPath();
-    const recorder = await writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined });
+    const recorder = await writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
     recorder.output(Buffer.from('visible-before-close\r\n'));
     await waitFor(() => readFileSync(path, 'utf8').includes('visible-before-close'), { what: 'the output to reach the file' });
     await recorder.close();
@@ -116,7 +122,7 @@ describe('RecordingWriter', () => {
   it('asks the producer to pause when the queue is over its bound, and releases it once written', async () => {
     const writer = new RecordingWriter({ limits: { highWaterBytes: 64 * 1024, flushBytes: 16 * 1024 } });
     const path = nextPath();
-    const recorder = await writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined });
+    const recorder = await writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
     const chunk = Buffer.alloc(16 * 1024, 'x');
     let accepted = 0;
     while (recorder.output(chunk)) accepted += 1;
@@ -134,7 +140,7 @@ describe('RecordingWriter', () => {
     const blocker = join(temp.path, 'not-a-directory');
     writeFileSync(blocker, 'a file where the recordings directory should be');
     const writer = new RecordingWriter();
-    const attempt = writer.open({ path: join(blocker, 'ses', 'ch0.cast'), header: header(), recordInput: false, onFailure: () => undefined });
+    const attempt = writer.open({ path: join(blocker, 'ses', 'ch0.cast'), format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
     await expect(attempt).rejects.toBeInstanceOf(RecorderError);
     await expect(attempt).rejects.toThrow(/cannot write recording .*ENOTDIR/);
     await writer.stop();
@@ -143,9 +149,77 @@ describe('RecordingWriter', () => {
   it('never overwrites an existing recording', async () => {
     const writer = new RecordingWriter();
     const path = nextPath();
-    const first = await writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined });
+    const first = await writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined });
     await first.close();
-    await expect(writer.open({ path, header: header(), recordInput: false, onFailure: () => undefined })).rejects.toThrow(/EEXIST/);
+    await expect(writer.open({ path, format: 'asciicast', header: header(), recordInput: false, onFailure: () => undefined })).rejects.toThrow(/EEXIST/);
     await writer.stop();
+  });
+});
+
+describe('RecordingWriter, byte recordings (channels without a terminal)', () => {
+  it('keeps every byte of stdout, stderr and input exactly, in order, with the exit status, at little more than the payload', async () => {
+    const writer = new RecordingWriter();
+    const path = nextPath().replace(/\.cast$/, '.bytes');
+    const recorder = await writer.open({ path, format: 'bytes', header: bytesHeader(), recordInput: true, onFailure: () => undefined });
+    const stdout = randomBytes(3 * 1024 * 1024 + 7);
+    // One chunk larger than a pooled batch buffer, after small ones: a batch of its own.
+    const zeros = Buffer.alloc(2.5 * 1024 * 1024);
+    recorder.input(Buffer.from('\x00\xff input'));
+    for (let at = 0; at < stdout.length; at += 32_768) recorder.output(stdout.subarray(at, at + 32_768));
+    recorder.output(Buffer.from('warning: \x1b[31mred\x1b[0m\n'), 'stderr');
+    recorder.output(zeros);
+    recorder.resize(100, 30);
+    const digest = await recorder.close({ code: 3, signal: null });
+    await writer.stop();
+
+    const file = readFileSync(path);
+    expect(digest).toEqual({ path, bytes: file.length, sha256: sha256(path) });
+    const parsed = parseByteRecording(file);
+    expect(parsed.trailing).toBe(0);
+    expect(parsed.header).toMatchObject({ version: 1, command: 'tar c /srv', custos: { sessionId: 'ses_test', pty: false } });
+    const stream = (code: string) => Buffer.concat(parsed.frames.filter((f) => f.stream === code).map((f) => f.data));
+    expect(stream('o').equals(Buffer.concat([stdout, zeros]))).toBe(true);
+    expect(stream('e').toString()).toBe('warning: \x1b[31mred\x1b[0m\n');
+    expect(stream('i').equals(Buffer.from('\x00\xff input'))).toBe(true);
+    expect(parsed.frames.at(-1)).toMatchObject({ stream: 'x' });
+    expect(JSON.parse(parsed.frames.at(-1)!.data.toString())).toEqual({ code: 3, signal: null });
+    // Output order is kept: input, stdout, stderr, stdout again, exit.
+    const order = parsed.frames.map((f) => f.stream).filter((code, i, all) => code !== all[i - 1]);
+    expect(order).toEqual(['i', 'o', 'e', 'o', 'x']);
+    const times = parsed.frames.map((f) => f.micros);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // Coalesced into large frames: the overhead is the header and 13 bytes a frame.
+    const payload = stdout.length + zeros.length + 40;
+    expect(parsed.frames.length).toBeLessThan(40);
+    expect(file.length - payload).toBeLessThan(1024 + parsed.frames.length * FRAME_HEADER_BYTES);
+  });
+
+  it('leaves input out unless asked to record it', async () => {
+    const writer = new RecordingWriter();
+    const path = nextPath().replace(/\.cast$/, '.bytes');
+    const recorder = await writer.open({ path, format: 'bytes', header: bytesHeader(), recordInput: false, onFailure: () => undefined });
+    recorder.input(Buffer.from('upload'));
+    recorder.output(Buffer.from('ok'));
+    await recorder.close(null);
+    await writer.stop();
+    expect(parseByteRecording(readFileSync(path)).frames.map((f) => [f.stream, f.data.toString()])).toEqual([['o', 'ok']]);
+  });
+
+  it('applies backpressure to bulk output and keeps every byte in order', async () => {
+    const writer = new RecordingWriter({ limits: { highWaterBytes: 2 * 1024 * 1024, flushBytes: 256 * 1024 } });
+    const path = nextPath().replace(/\.cast$/, '.bytes');
+    const recorder = await writer.open({ path, format: 'bytes', header: bytesHeader(), recordInput: false, onFailure: () => undefined });
+    const payload = randomBytes(12 * 1024 * 1024);
+    let paused = 0;
+    for (let at = 0; at < payload.length; at += 32 * 1024) {
+      if (recorder.output(payload.subarray(at, at + 32 * 1024))) continue;
+      paused += 1;
+      await recorder.whenWritable();
+    }
+    await recorder.close(null);
+    await writer.stop();
+    expect(paused).toBeGreaterThan(0);
+    const frames = parseByteRecording(readFileSync(path)).frames;
+    expect(Buffer.concat(frames.map((f) => f.data)).equals(payload)).toBe(true);
   });
 });

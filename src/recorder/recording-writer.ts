@@ -3,10 +3,11 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { startModuleWorker } from '../core/worker-thread.js';
-import type { AsciicastHeader } from './asciicast.js';
-import { AsciicastRecorder, DEFAULT_RECORDER_LIMITS, type RecorderLimits } from './asciicast-recorder.js';
+import { BatchSlots } from './batch-slots.js';
+import { ChannelRecorder, DEFAULT_RECORDER_LIMITS, type RecorderLimits } from './channel-recorder.js';
 import { RecorderError } from './errors.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
+import type { RecordingFormat } from './recording-file.js';
 import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
 import type { RecordingFailureListener, SessionRecorder } from './session-recorder.js';
 
@@ -17,12 +18,12 @@ export interface RecordingWriterOptions {
   syncIntervalMs?: number;
 }
 
-export interface OpenRecording {
+/** A recording to open: asciicast (`format: 'asciicast'`) or a byte recording (`'bytes'`). */
+export type OpenRecording = RecordingFormat & {
   path: string;
-  header: AsciicastHeader;
   recordInput: boolean;
   onFailure: RecordingFailureListener;
-}
+};
 
 /**
  * Owns the recording writer thread and the recorders writing through it. If the thread
@@ -30,12 +31,13 @@ export interface OpenRecording {
  */
 export class RecordingWriter {
   private worker: Worker | null = null;
-  private readonly recorders = new Map<number, AsciicastRecorder>();
+  private readonly recorders = new Map<number, ChannelRecorder>();
   private readonly opening = new Map<number, { resolve(): void; reject(error: RecorderError): void }>();
   private nextId = 1;
   private dead: RecorderError | null = null;
   private readonly logger: Logger;
   private readonly limits: RecorderLimits;
+  private slots: BatchSlots | null = null;
 
   constructor(private readonly options: RecordingWriterOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -47,13 +49,15 @@ export class RecordingWriter {
     if (this.dead) throw this.dead;
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    const recorder = new AsciicastRecorder(id, request.path, (message, transfer) => this.post(message, transfer), request.recordInput, request.onFailure, this.limits);
+    const send = (message: ToWriter, transfer?: ArrayBuffer[]) => this.post(message, transfer);
+    const recorder = new ChannelRecorder(id, request.path, request.format, send, this.slots!, request.recordInput, request.onFailure, this.limits);
     this.recorders.set(id, recorder);
     this.updateRef(worker);
     try {
       await new Promise<void>((resolve, reject) => {
         this.opening.set(id, { resolve, reject });
-        this.post({ type: 'open', id, path: request.path, header: request.header });
+        const format: RecordingFormat = request.format === 'bytes' ? { format: 'bytes', header: request.header } : { format: 'asciicast', header: request.header };
+        this.post({ type: 'open', id, path: request.path, ...format });
       });
     } catch (err) {
       this.recorders.delete(id);
@@ -78,7 +82,12 @@ export class RecordingWriter {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const init: WriterInit = { syncIntervalMs: this.options.syncIntervalMs ?? 1000 };
+    // A flush carries at most flushBytes plus the chunk that crossed it; the slots hold what
+    // one recorder may have in flight (its high-water mark) and a little more. Their pages
+    // become resident only once used.
+    const slotBytes = this.limits.flushBytes + 64 * 1024;
+    this.slots = BatchSlots.create(slotBytes, Math.max(2, Math.ceil(this.limits.highWaterBytes / slotBytes) + 1));
+    const init: WriterInit = { syncIntervalMs: this.options.syncIntervalMs ?? 1000, slots: { buffer: this.slots.buffer, slotBytes } };
     const worker = startModuleWorker(new URL('./recording-writer-worker.js', import.meta.url), init);
     worker.on('message', (message: FromWriter) => this.receive(message));
     worker.on('error', (err) => this.die(`the recording writer failed: ${errorMessage(err)}`));
@@ -102,6 +111,7 @@ export class RecordingWriter {
         this.opening.delete(message.id);
         return;
       case 'appended':
+        if (message.slot !== null) this.slots?.give(message.slot);
         recorder?.acknowledged(message.bytes);
         return;
       case 'failed': {

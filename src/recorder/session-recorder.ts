@@ -3,8 +3,11 @@ import type { RecordingDigest } from './recording-finalize.js';
 
 export type { RecordingDigest } from './recording-finalize.js';
 
+export type OutputStream = 'stdout' | 'stderr';
+
 /**
- * The recorder of one interactive channel (DESIGN.md "SessionRecorder"). Bytes are handed
+ * The recorder of one channel (DESIGN.md "SessionRecorder"): asciicast for a terminal, a
+ * byte recording for a channel without one (the writer picks by format). Bytes are handed
  * over before they are forwarded; `output`/`input` return false when the queue is over its
  * bound — the caller then stops reading from the side producing the bytes until
  * `whenWritable()` resolves. `close` is the one moment a recording is final.
@@ -13,14 +16,16 @@ export interface SessionRecorder {
   readonly path: string;
   /** Set once writing failed; the session must end (fail closed). */
   readonly failure: RecorderError | null;
-  output(data: Buffer): boolean;
+  /** Stderr is kept apart in a byte recording; a terminal's recording has one output stream. */
+  output(data: Buffer, stream?: OutputStream): boolean;
   /** Recorded only when the decision says so (`recordInput`); otherwise ignored. */
   input(data: Buffer): boolean;
   resize(cols: number, rows: number): void;
-  /** A named point in the recording (asciicast "m" event). */
+  /** A named point in the recording (asciicast "m" event, byte recording "m" frame). */
   marker(label: string): void;
   /** Resolves once the queue is below its low-water mark again (or the recorder failed). */
   whenWritable(): Promise<void>;
+  /** Writes the exit status (asciicast: a last marker; bytes: an "x" frame) and makes the file final. */
   close(exit?: ChannelExit | null): Promise<RecordingDigest>;
 }
 

@@ -4,6 +4,7 @@ import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
 import type { GatewayConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import { recordingFormatOf } from '../recorder/recording-format.js';
 import type { Store } from '../store/store.js';
 import { forbidden, WebError } from './errors.js';
 import { parseQuery } from './params.js';
@@ -55,6 +56,9 @@ export function registerLiveTail(
         const viewer = viewerOf(request);
         const query = parseQuery(liveQuery, request.query);
         const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
+        if ((await recordingFormatOf(file.realPath)) === 'bytes') {
+          throw new WebError('not_a_terminal', 'this channel has no terminal to watch: its bytes so far are shown from /bytes', 422);
+        }
         await views.record(viewer, {
           type: 'web.recording.live',
           sessionId: detail.session.id,

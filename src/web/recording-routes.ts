@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { GatewayConfig } from '../core/config.js';
+import { recordingFormatOf } from '../recorder/recording-format.js';
 import type { Store } from '../store/store.js';
 import { notFound, WebError } from './errors.js';
 import { parseQuery } from './params.js';
@@ -19,7 +20,8 @@ const segmentQuery = z.object({ channel: channelParam, v: z.string().max(60) }).
 export const CAST_CONTENT_TYPE = 'application/x-asciicast';
 
 /**
- * GET /api/sessions/:id/recording — the raw .cast, with byte ranges (and as a download);
+ * GET /api/sessions/:id/recording — the raw recording file (.cast, or .bytes for a channel
+ * without a terminal), with byte ranges (and as a download);
  * GET /api/sessions/:id/replay and /replay/segments/:n — the segmented form the player
  * streams from.
  */
@@ -45,11 +47,12 @@ export function registerRecordingRoutes(
       data: { watched: detail.session.identityName, channel: recording.channel, bytes: file.size, ...(range ? { range: `${range.start}-${range.end}` } : {}) },
       ...(download ? {} : { dedupeKey: `${detail.session.id}\0${recording.channel}` }),
     });
-    reply.header('content-type', CAST_CONTENT_TYPE);
+    const bytes = (await recordingFormatOf(file.realPath)) === 'bytes';
+    reply.header('content-type', bytes ? 'application/octet-stream' : CAST_CONTENT_TYPE);
     reply.header('accept-ranges', 'bytes');
     reply.header('cache-control', 'private, no-store');
     if (download) {
-      reply.header('content-disposition', `attachment; filename="${detail.session.id}-${recording.channel}.cast"`);
+      reply.header('content-disposition', `attachment; filename="${detail.session.id}-${recording.channel}.${bytes ? 'bytes' : 'cast'}"`);
     }
     if (range) {
       reply.status(206);
@@ -65,6 +68,9 @@ export function registerRecordingRoutes(
     const viewer = viewerOf(request);
     const query = parseQuery(replayQuery, request.query);
     const { detail, recording, file } = await visibleRecording(store, config.recordings.dir, viewer, request.params.id, query.channel);
+    if ((await recordingFormatOf(file.realPath)) === 'bytes') {
+      throw new WebError('not_a_terminal', 'this channel had no terminal: its recording is shown from /bytes, not replayed', 422);
+    }
     await views.record(viewer, {
       type: 'web.recording.view',
       sessionId: detail.session.id,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { GatewayConfig } from '../core/config.js';
 import type { Store } from '../store/store.js';
 import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
+import { recordingFormatOf } from '../recorder/recording-format.js';
 import { fileSha256, locateRecording } from './recording-files.js';
 import { recordingsOf, visibleSession } from './session-access.js';
 import { scopeFor, viewerOf } from './viewer-context.js';
@@ -65,7 +66,16 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { store: Store
       channels: detail.channels.map(({ recordingPath, ...channel }) => ({ ...channel, hasRecording: recordingPath !== null })),
       fileOperations: detail.fileOperations,
       portForwards: detail.portForwards,
-      recordings: recordingsOf(detail).map(({ path: _p, ...recording }) => recording),
+      recordings: await Promise.all(
+        recordingsOf(detail).map(async ({ path, ...recording }) => ({
+          ...recording,
+          // asciicast (a terminal: replayed) or bytes (no terminal: shown as text or binary).
+          format: await locateRecording(config.recordings.dir, path).then(
+            (file) => recordingFormatOf(file.realPath),
+            () => null,
+          ),
+        })),
+      ),
     };
   });
 

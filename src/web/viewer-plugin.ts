@@ -3,6 +3,7 @@ import { parseDuration } from '../core/duration.js';
 import { registerAssets } from './assets.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
+import { registerByteRecordingRoutes } from './byte-recording-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
@@ -58,6 +59,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerAuthRoutes(app, sessions, { tls });
     registerSessionRoutes(app, { store, config });
     registerRecordingRoutes(app, { store, config, replay, views });
+    registerByteRecordingRoutes(app, { store, config, views });
     registerLiveTail(app, { store, config, views, logger, sessions });
     registerQueryRoutes(app, { store, views });
     registerAuditRoutes(app, { store });

@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { CONFIG_KEYS } from '../../src/core/config.js';
+import { RecordingWriter } from '../../src/recorder/recording-writer.js';
+import { requireBinary } from '../helpers/binaries.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const README = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
 
@@ -46,5 +51,58 @@ describe('README', () => {
       for (const flags of command.options) if (!flags.some((flag) => row.includes(`${flag} `) || row.includes(`${flag}]`))) gaps.push(`custos ${command.name} ${flags[0]}`);
     }
     expect(gaps).toEqual([]);
+  });
+
+  it("reads a byte recording with the section's Python reader, as an auditor would without Custos", async () => {
+    const python = requireBinary('python3', 'apt-get install -y python3');
+    const code = /```python\n([^]*?)```/.exec(section('### Byte recordings'))?.[1];
+    expect(code, 'the byte recordings section has a Python reader').toBeTruthy();
+    expect(code!.trim().split('\n').length).toBeLessThanOrEqual(10);
+    const temp = makeTempDir('creadme-');
+    try {
+      const path = join(temp.path, 'x.bytes');
+      const writer = new RecordingWriter();
+      const recorder = await writer.open({
+        path,
+        format: 'bytes',
+        header: {
+          version: 1,
+          timestamp: 0,
+          command: 'pg_dump -Fc',
+          custos: {
+            sessionId: 'ses_readme',
+            channelId: 1,
+            channelKind: 'exec',
+            protocol: 'ssh',
+            identity: { name: 'alice', kind: 'human', owner: null },
+            credential: 'ssh-key:SHA256:x',
+            target: 'db1',
+            login: 'postgres',
+            grant: null,
+            node: 'n',
+            clientAddr: null,
+            recordInput: true,
+            pty: false,
+          },
+        },
+        recordInput: true,
+        onFailure: () => undefined,
+      });
+      const stdout = randomBytes(300_000);
+      recorder.input(Buffer.from('ignored by the reader'));
+      recorder.output(stdout.subarray(0, 100_000));
+      recorder.output(Buffer.from('a warning\n'), 'stderr');
+      recorder.output(stdout.subarray(100_000));
+      await recorder.close({ code: 0, signal: null });
+      await writer.stop();
+      const script = join(temp.path, 'read.py');
+      writeFileSync(script, code!);
+      const run = spawnSync(python, [script, path]);
+      expect(run.status, run.stderr.toString()).toBe(0);
+      expect(run.stdout.equals(stdout)).toBe(true);
+      expect(run.stderr.toString()).toBe("{'code': 0, 'signal': None}\n");
+    } finally {
+      temp.remove();
+    }
   });
 });

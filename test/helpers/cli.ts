@@ -12,6 +12,8 @@ export function custosCommand(args: string[]): { command: string; args: string[]
 export interface CliResult {
   code: number;
   stdout: string;
+  /** Stdout as bytes (for output that is not text, e.g. `play --raw`). */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -27,18 +29,19 @@ export function runCli(
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
+    const stdout: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`custos ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`custos ${args.join(' ')} timed out\nstdout: ${Buffer.concat(stdout).toString()}\nstderr: ${stderr}`));
     }, options.timeoutMs ?? 60_000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
+      const bytes = Buffer.concat(stdout);
+      resolve({ code: code ?? -1, stdout: bytes.toString(), stdoutBytes: bytes, stderr });
     });
     child.stdin.end(options.input ?? '');
   });

@@ -107,9 +107,9 @@ export interface ChildGateway {
 }
 
 /** `custos start` as a child process (for crash and signal tests). */
-export async function spawnGateway(files: TestGatewayFiles, env: NodeJS.ProcessEnv = {}): Promise<ChildGateway> {
+export async function spawnGateway(files: TestGatewayFiles, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<ChildGateway> {
   const { command, args } = custosCommand(['start', '--config', files.configPath]);
-  const child = spawn(command, args, {
+  const child = spawn(command, [...nodeArgs, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, CUSTOS_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

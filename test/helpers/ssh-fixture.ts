@@ -49,6 +49,8 @@ export interface FixtureOptions {
   resources?: string;
   /** Route sets on the gateway's web listener (default: the viewer with its defaults). */
   webPlugins?: WebPlugin[];
+  /** Extra sshd_config lines for the target (e.g. `SetEnv HOME=…`). */
+  sshdConfig?: string[];
 }
 
 /**
@@ -69,7 +71,7 @@ export async function startSshFixture(options: FixtureOptions = {}): Promise<Ssh
     upstream: makeKeyPair(dir, 'upstream'),
   };
   const wrongHostKey = makeKeyPair(dir, 'wrong_host_key');
-  const sshd = await startSshd({ authorizedKeys: [keys.upstream.publicLine] });
+  const sshd = await startSshd({ authorizedKeys: [keys.upstream.publicLine], ...(options.sshdConfig ? { extraConfig: options.sshdConfig } : {}) });
   const gateway = await startTestGateway({
     settings: { listen: { ssh: '127.0.0.1:0' }, ...options.settings },
     ...(options.webPlugins ? { webPlugins: options.webPlugins } : {}),

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { runOperation } from '../../src/admin/operations.js';
 import type { GatewayConfig } from '../../src/core/config.js';
 import type { RecordingTags } from '../../src/recorder/asciicast.js';
+import { FRAME_HEADER_BYTES, headerBytes, writeFrameHeader, type FrameStream } from '../../src/recorder/byte-recording.js';
 import { createToken } from '../../src/policy/tokens.js';
 import { SessionLog } from '../../src/recorder/session-log.js';
 import type { CapturedParam } from '../../src/store/schema/queries.js';
@@ -30,6 +31,20 @@ export function writeCast(path: string, events: CastEvent[], header: Parameters<
   const text = castText(events, header);
   writeFileSync(path, text);
   return digestOf(path);
+}
+
+/** A byte recording (a channel without a terminal): `[seconds, stream, payload]` frames. */
+export type ByteFrame = [time: number, stream: FrameStream, data: Buffer];
+
+export function writeByteRecording(path: string, frames: ByteFrame[], custos: RecordingTags, command: string | null): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const parts = [headerBytes({ version: 1, timestamp: 1_700_000_000, ...(command ? { command } : {}), env: {}, custos })];
+  for (const [time, stream, data] of frames) {
+    const head = Buffer.alloc(FRAME_HEADER_BYTES);
+    writeFrameHeader(head, 0, stream, time * 1e6, data.length);
+    parts.push(head, data);
+  }
+  writeFileSync(path, Buffer.concat(parts));
 }
 
 export function appendCastEvents(path: string, events: CastEvent[]): void {
@@ -91,8 +106,10 @@ export interface FixtureSession {
   /** `live` leaves the session open (its recording may keep growing). */
   state?: 'live' | 'closed' | 'interrupted';
   endReason?: string;
-  /** Events of the shell channel's recording (channel 0); none means no recording. */
+  /** Events of the shell channel's recording (channel 0); none (and no frames) means no recording. */
   events?: CastEvent[];
+  /** Channel 0 had no terminal: its byte recording's frames (instead of `events`). */
+  frames?: ByteFrame[];
   header?: Parameters<typeof castText>[1];
   channelKind?: string;
   command?: string | null;
@@ -100,9 +117,9 @@ export interface FixtureSession {
   pty?: boolean;
 }
 
-/** Where the SSH proxy puts a channel's recording: `<recordings.dir>/<YYYY-MM-DD>/<session>.<channel>.cast`. */
-export function recordingPathFor(recordingsDir: string, sessionId: string, startedAt: Date, channelId = 0): string {
-  return join(recordingsDir, startedAt.toISOString().slice(0, 10), `${sessionId}.${channelId}.cast`);
+/** Where the SSH proxy puts a channel's recording: `<recordings.dir>/<YYYY-MM-DD>/<session>.<channel>.cast` (or `.bytes`). */
+export function recordingPathFor(recordingsDir: string, sessionId: string, startedAt: Date, channelId = 0, extension = 'cast'): string {
+  return join(recordingsDir, startedAt.toISOString().slice(0, 10), `${sessionId}.${channelId}.${extension}`);
 }
 
 /**
@@ -132,8 +149,8 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
     startedAt,
   });
   let recordingPath: string | null = null;
-  if (fixture.events) {
-    recordingPath = recordingPathFor(recordingsDir, id, startedAt);
+  if (fixture.events || fixture.frames) {
+    recordingPath = recordingPathFor(recordingsDir, id, startedAt, 0, fixture.frames ? 'bytes' : 'cast');
     const custos: RecordingTags = {
       sessionId: id,
       channelId: 0,
@@ -147,15 +164,16 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
       node: 'test-node',
       clientAddr,
       recordInput: true,
-      pty: fixture.pty ?? true,
+      pty: fixture.frames ? false : (fixture.pty ?? true),
     };
-    writeCast(recordingPath, fixture.events, { custos, ...fixture.header });
+    if (fixture.frames) writeByteRecording(recordingPath, fixture.frames, custos, fixture.command ?? null);
+    else writeCast(recordingPath, fixture.events!, { custos, ...fixture.header });
     await store.sessions.addChannel({
       sessionId: id,
       channelId: 0,
       kind: fixture.channelKind ?? 'shell',
       command: fixture.command ?? null,
-      pty: fixture.pty === false ? null : { term: 'xterm-256color', cols: fixture.header?.width ?? 80, rows: fixture.header?.height ?? 24 },
+      pty: fixture.pty === false || fixture.frames ? null : { term: 'xterm-256color', cols: fixture.header?.width ?? 80, rows: fixture.header?.height ?? 24 },
       startedAt,
       endedAt: null,
       exitCode: null,

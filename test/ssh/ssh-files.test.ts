@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
+import { readByteRecording, sftpTransfers } from '../helpers/recordings.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 import { runProcess, SCP, SFTP, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
@@ -39,6 +40,25 @@ async function sessionWith(predicate: (detail: SessionDetail) => boolean): Promi
   );
 }
 
+/**
+ * What the transfer channel's recording holds of the file: byte for byte, rebuilt from the
+ * SFTP packets, or found whole in the legacy scp stream (a `C` line, the bytes, a status byte).
+ */
+function recordedFile(detail: SessionDetail, direction: 'upload' | 'download', content: Buffer): boolean {
+  const channel = detail.channels.find((c) => c.kind === 'sftp' || c.kind === 'scp')!;
+  expect(channel.recordingPath).toMatch(/\.bytes$/);
+  expect(channel.recordingSha256).toEqual(expect.any(String));
+  const recording = readByteRecording(channel.recordingPath!);
+  expect(recording.trailing).toBe(0);
+  expect(recording.header.custos).toMatchObject({ channelKind: channel.kind, pty: false });
+  expect(detail.session.stats).not.toHaveProperty('fileLogIncomplete');
+  if (channel.kind === 'sftp') {
+    const moved = sftpTransfers(recording);
+    return (direction === 'upload' ? moved.written : moved.read).equals(content);
+  }
+  return (direction === 'upload' ? recording.stdin : recording.stdout).includes(content);
+}
+
 const ops = (detail: SessionDetail) => detail.fileOperations.map((op) => ({ operation: op.operation, path: op.path, bytes: op.bytes, result: op.result }));
 
 describe.each([
@@ -58,6 +78,7 @@ describe.each([
     const upload = await sessionWith((d) => d.channels.some((c) => c.kind === channelKind) && d.fileOperations.some((op) => op.path.endsWith(`up-${tag}.bin`)));
     expect(ops(upload)).toContainEqual({ operation: 'write', path: `${remote.path}/up-${tag}.bin`, bytes: content.length, result: 'ok' });
     if (channelKind === 'scp') expect(upload.channels[0]!.command).toMatch(/^scp .*-t/);
+    expect(recordedFile(upload, 'upload', content)).toBe(true);
 
     const back = join(local, `down-${tag}.bin`);
     const down = await scp(`web1@127.0.0.1:${remote.path}/up-${tag}.bin`, back);
@@ -65,6 +86,7 @@ describe.each([
     expect(readFileSync(back).equals(content)).toBe(true);
     const download = await sessionWith((d) => d.fileOperations.some((op) => op.operation === 'read' && op.path.endsWith(`up-${tag}.bin`)));
     expect(ops(download)).toContainEqual({ operation: 'read', path: `${remote.path}/up-${tag}.bin`, bytes: content.length, result: 'ok' });
+    expect(recordedFile(download, 'download', content)).toBe(true);
   });
 
   it('logs a refused transfer as an error', async () => {
@@ -98,7 +120,9 @@ describe('sftp', () => {
     expect(readFileSync(join(local, 'got.txt'), 'utf8')).toBe('fetch me\n');
 
     const detail = await sessionWith((d) => d.fileOperations.some((op) => op.operation === 'rename'));
-    expect(detail.channels).toMatchObject([{ kind: 'sftp', recordingPath: null }]);
+    expect(detail.channels).toMatchObject([{ kind: 'sftp', recordingPath: expect.stringMatching(/\.bytes$/) }]);
+    expect(recordedFile(detail, 'upload', content)).toBe(true);
+    expect(recordedFile(detail, 'download', Buffer.from('fetch me\n'))).toBe(true);
     const seen = ops(detail);
     const at = (name: string) => `${remote.path}/${name}`;
     expect(seen).toEqual(

@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import { custosCommand, REPO_ROOT } from '../helpers/cli.js';
 import { prepareGatewayFiles, spawnGateway, type TestGatewayFiles } from '../helpers/gateway.js';
 import { spawnInPty } from '../helpers/pty.js';
+import { readByteRecording } from '../helpers/recordings.js';
 import { waitFor } from '../helpers/wait.js';
 import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
@@ -36,8 +37,7 @@ describe('many sessions at once', () => {
         const rows = (await store().sessions.list({ identity: 'alice', limit: 200 })).filter((row) => row.state === 'closed' && row.recordingPath);
         const found = new Map<number, (typeof rows)[number]>();
         for (const row of rows) {
-          const cast = parseAsciicast(readFileSync(row.recordingPath!, 'utf8'));
-          const match = /^echo concurrent-(\d+)-start/.exec(cast.header.command ?? '');
+          const match = /^echo concurrent-(\d+)-start/.exec(readByteRecording(row.recordingPath!).header.command ?? '');
           if (match) found.set(Number(match[1]), row);
         }
         return found.size === count ? found : undefined;
@@ -46,19 +46,14 @@ describe('many sessions at once', () => {
     ).catch(async (err: Error) => {
       const rows = await store().sessions.list({ identity: 'alice', limit: 200 });
       const describe = (r: (typeof rows)[number]) => {
-        const cast = r.recordingPath ? parseAsciicast(readFileSync(r.recordingPath, 'utf8')) : null;
-        return `${r.id} ${r.state} ${r.recordingPath ?? 'no recording'} ${JSON.stringify(cast?.header.command)} ${JSON.stringify(cast?.events.map((e) => e[2]).join('').slice(0, 60))}`;
+        const recording = r.recordingPath ? readByteRecording(r.recordingPath) : null;
+        return `${r.id} ${r.state} ${r.recordingPath ?? 'no recording'} ${JSON.stringify(recording?.header.command)} ${JSON.stringify(recording?.stdout.toString().slice(0, 60))}`;
       };
       throw new Error(`${err.message}; sessions:\n${rows.map(describe).join('\n')}`);
     });
     for (const [i, row] of sessions) {
-      const output = parseAsciicast(readFileSync(row.recordingPath!, 'utf8'))
-        .events.filter((e) => e[1] === 'o')
-        .map((e) => e[2])
-        .join('');
-      // Stdout and stderr are both recorded; the target's shell start-up may add to stderr.
-      expect(output).toContain(`concurrent-${i}-start\n`);
-      expect(output).toContain(`concurrent-${i}-end\n`);
+      // Stdout exactly as the client got it (stderr apart: the target's shell start-up may add to it).
+      expect(readByteRecording(row.recordingPath!).stdout.toString()).toBe(`concurrent-${i}-start\nconcurrent-${i}-end\n`);
       expect(row.recordingSha256).toBe(sha256(row.recordingPath!));
     }
   });
@@ -169,15 +164,21 @@ describe('the gateway process', () => {
       expect(shown.endReason).toMatch(/^recording failed: cannot write recording .*EFBIG/);
       // What reached the disk is final and digested.
       expect(shown.recordingSha256).toBe(sha256(shown.recordingPath));
-      expect(parseAsciicast(readFileSync(shown.recordingPath, 'utf8')).invalidLines).toBe(0);
+      // Cut back to its last complete frame (a write failed part way through one).
+      expect(shown.recordingPath).toMatch(/\.bytes$/);
+      const recording = readByteRecording(shown.recordingPath);
+      expect(recording.trailing).toBe(0);
+      expect(recording.stdout.length).toBeGreaterThan(0);
+      expect(recording.stdout.every((byte) => byte === 0x78)).toBe(true);
     } finally {
       gateway.child.kill('SIGKILL');
       files.remove();
     }
   });
 
-  it('marks sessions interrupted by a crash, finalizes their recordings and keeps what was recorded', async () => {
+  it('marks sessions interrupted by a crash, finalizes their recordings (a torn end cut off) and keeps what was recorded', async () => {
     const files = await prepareGatewayFiles({ settings: { listen: { ssh: '127.0.0.1:0', web: 'off' } } });
+    let exec: ChildProcess | null = null;
     try {
       const first = await spawnGateway(files);
       const port = Number(first.addresses.ssh!.split(':').at(-1));
@@ -188,14 +189,31 @@ describe('the gateway process', () => {
       const id = /\(session (ses_[a-z0-9]+)\)/.exec(notice)![1]!;
       term.write('echo BEFORE-$((40+2))-CRASH\r');
       await term.waitFor('BEFORE-42-CRASH');
-      // Recordings reach the disk within a second: wait until the marker is in the file.
+      // A channel without a terminal, streaming binary output when the gateway dies.
+      const streaming = 'printf "BYTES-BEFORE-CRASH\\0\\377"; while head -c 65536 /dev/urandom; do sleep 0.05; done';
+      exec = spawn(SSH, f.sshArgsVia({ port, dataDir: files.dataDir }, f.keys.alice, 'web1', [streaming], ['-o', 'BatchMode=yes']));
+      exec.stdout!.resume();
+      // Recordings reach the disk within a second: wait until both show what was sent.
       const recordings = join(files.dataDir, 'recordings');
-      await waitFor(
-        () => readdirSync(recordings, { recursive: true }).map(String).filter((name) => name.endsWith(`${id}.0.cast`)).some((name) => readFileSync(join(recordings, name), 'utf8').includes('BEFORE-42-CRASH')),
-        { what: 'the output to reach the recording on disk' },
+      const execPath = await waitFor(
+        () =>
+          readdirSync(recordings, { recursive: true, encoding: 'utf8' })
+            .filter((name) => name.endsWith('.bytes'))
+            .map((name) => join(recordings, name))
+            .find((path) => readFileSync(path).includes(Buffer.from('BYTES-BEFORE-CRASH\0\xff', 'latin1'))),
+        { what: 'the exec recording on disk' },
       );
+      const execSession = { id: /(ses_[a-z0-9]+)\.\d+\.bytes$/.exec(execPath)![1]!, recordingPath: execPath };
+      const castPath = join(dirname(execSession.recordingPath), `${id}.0.cast`);
+      await waitFor(() => readFileSync(castPath, 'utf8').includes('BEFORE-42-CRASH'), { what: 'the shell recording on disk' });
       await first.kill();
       await term.exited;
+      // Torn ends as a crash in the middle of a write leaves them: half a frame, half a line.
+      const tornFrame = Buffer.alloc(20);
+      tornFrame.write('o', 0, 'latin1');
+      tornFrame.writeUInt32BE(1000, 9);
+      appendFileSync(execSession.recordingPath, tornFrame);
+      appendFileSync(castPath, '[99.5, "o", "torn');
 
       const second = await spawnGateway(files);
       try {
@@ -215,12 +233,22 @@ describe('the gateway process', () => {
         const cast = parseAsciicast(readFileSync(show.session.recordingPath, 'utf8'));
         expect(cast.invalidLines).toBe(0);
         expect(cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('')).toContain('BEFORE-42-CRASH');
+
+        const execShown = await files.cli(['sessions', 'show', execSession.id, '--format', 'json']);
+        const execShow = JSON.parse(execShown.stdout) as typeof show;
+        expect(execShow.session.state).toBe('interrupted');
+        expect(execShow.recording.matches).toBe(true);
+        const recording = readByteRecording(execSession.recordingPath);
+        expect(recording.trailing).toBe(0);
+        expect(recording.stdout.subarray(0, 20).toString('latin1')).toBe('BYTES-BEFORE-CRASH\0\xff');
+        expect(execShow.session.recordingSha256).toBe(sha256(execSession.recordingPath));
         const verify = await files.cli(['verify']);
         expect(verify.code, verify.stdout).toBe(0);
       } finally {
         await second.stop();
       }
     } finally {
+      exec?.kill();
       files.remove();
     }
   });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import type { SessionDetail } from '../../src/store/repositories/sessions.js';
 import { spawnInPty } from '../helpers/pty.js';
+import { readByteRecording } from '../helpers/recordings.js';
 import { waitFor } from '../helpers/wait.js';
 import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 
@@ -113,11 +114,11 @@ describe('interactive shell', () => {
 
 describe('exec', () => {
   it.each([
-    ['exit 0', 'exit status 0'],
-    ['echo out; echo err >&2; exit 7', 'exit status 7'],
-    ['kill -TERM $$', 'exit signal TERM'],
-    ['kill -KILL $$', 'exit signal KILL'],
-  ])('%s: exit status, signal, stdout and stderr as with direct OpenSSH, and recorded', async (command, marker) => {
+    ['exit 0', { code: 0, signal: null }],
+    ['echo out; echo err >&2; exit 7', { code: 7, signal: null }],
+    ['kill -TERM $$', { code: null, signal: 'TERM' }],
+    ['kill -KILL $$', { code: null, signal: 'KILL' }],
+  ])('%s: exit status, signal, stdout and stderr as with direct OpenSSH, and recorded byte for byte', async (command, exit) => {
     const direct = await f.runDirect([command]);
     const via = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
     expect(via.code).toBe(direct.code);
@@ -128,13 +129,19 @@ describe('exec', () => {
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
     const channel = detail.channels.find((c) => c.command === command)!;
     expect(channel.kind).toBe('exec');
-    const cast = castOf(channel.recordingPath!);
-    expect(cast.header.command).toBe(command);
-    expect(cast.header.custos).toMatchObject({ channelKind: 'exec', pty: false });
-    expect(cast.events.at(-1)?.slice(1)).toEqual(['m', marker]);
-    if (marker.startsWith('exit signal')) expect(channel.exitSignal).toBe(marker.split(' ')[2]);
-    else expect(channel.exitCode).toBe(Number(marker.split(' ')[2]));
-    if (command.includes('echo')) expect(outputOf(channel.recordingPath!)).toMatch(/out\n[^]*err\n|err\n[^]*out\n/);
+    // Without a terminal the recording is a byte recording: streams apart, bytes as they passed.
+    expect(channel.recordingPath).toMatch(/\/ses_[a-z0-9]+\.\d+\.bytes$/);
+    const recording = readByteRecording(channel.recordingPath!);
+    expect(recording.trailing).toBe(0);
+    expect(recording.header.command).toBe(command);
+    expect(recording.header.custos).toMatchObject({ channelKind: 'exec', pty: false, recordInput: true });
+    expect(recording.exit).toEqual(exit);
+    expect(recording.frames.at(-1)?.stream).toBe('x');
+    expect(recording.stdout.equals(via.stdout)).toBe(true);
+    if (exit.signal) expect(channel.exitSignal).toBe(exit.signal);
+    else expect(channel.exitCode).toBe(exit.code);
+    if (command.includes('echo')) expect(recording.stderr.toString()).toContain('err\n');
+    expect(channel.recordingSha256).toBe(createHash('sha256').update(readFileSync(channel.recordingPath!)).digest('hex'));
   });
 
   it('passes standard input through and ends it with EOF', async () => {
@@ -144,16 +151,15 @@ describe('exec', () => {
     expect(result.code).toBe(0);
   });
 
-  it('keeps multibyte UTF-8 intact in the recording when it is split across packets', async () => {
-    const text = '€ü中🎉'.repeat(30_000);
-    const result = await f.run(f.keys.alice, `${f.login}@web1`, ['cat'], { input: text });
-    expect(result.stdout.toString()).toBe(text);
+  it('records binary output and input byte for byte', async () => {
+    const input = Buffer.concat([Buffer.from('€ü中🎉'.repeat(30_000)), Buffer.from([0, 0xff, 0x1b, 0x0d, 0x0a, 0xc3]), Buffer.alloc(100_000)]);
+    const result = await f.run(f.keys.alice, `${f.login}@web1`, ['cat'], { input });
+    expect(result.stdout.equals(input)).toBe(true);
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'cat'));
-    const path = detail.channels.find((c) => c.command === 'cat')!.recordingPath!;
-    const cast = castOf(path);
-    expect(cast.events.filter((e) => e[1] === 'o').length).toBeGreaterThan(0);
-    expect(outputOf(path)).toBe(text);
-    expect(cast.events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toBe(text);
+    const recording = readByteRecording(detail.channels.find((c) => c.command === 'cat')!.recordingPath!);
+    expect(recording.stdout.equals(input)).toBe(true);
+    expect(recording.stdin.equals(input)).toBe(true);
+    expect(recording.exit).toEqual({ code: 0, signal: null });
   });
 
   it('passes LANG, LC_* and TERM on and nothing else', async () => {
@@ -274,11 +280,61 @@ describe('reviewing sessions with the CLI', () => {
     await f.run(f.keys.alice, `${f.login}@web1`, ['echo tamper-me']);
     const detail = await lastSession('alice', (d) => d.channels.some((c) => c.command === 'echo tamper-me'));
     const path = detail.session.recordingPath!;
-    writeFileSync(path, readFileSync(path, 'utf8').replace('tamper-me', 'tamper-ME'));
+    const file = readFileSync(path);
+    file.write('ME', file.lastIndexOf('tamper-me') + 7);
+    writeFileSync(path, file);
     const shown = await f.gateway.cli(['sessions', 'show', detail.session.id]);
     expect(shown.code).toBe(1);
     expect(shown.stdout).toContain('file        DOES NOT MATCH its digest');
     const played = await f.gateway.cli(['play', detail.session.id, '--speed', '50']);
     expect(played.stderr).toContain('custos: WARNING: the file does not match its recorded digest');
+    expect(played.stdout).toBe('tamper-ME\n');
+  });
+
+  it('shows what a channel without a terminal holds, and replays its output when it is text', async () => {
+    const command = 'echo plain text; echo to stderr >&2; exit 4';
+    await f.run(f.keys.alice, `${f.login}@web1`, [command], { input: 'typed\n' });
+    const { session } = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
+    const shown = await f.gateway.cli(['sessions', 'show', session.id]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/CHANNELS\nID\s+KIND[^\n]*\n0\s+exec\s+echo plain text[^\n]*\.bytes\s+\d+\s+ok/);
+    expect(shown.stdout).toMatch(/channel 0 {3}byte recording: stdout 11 bytes text, stderr \d+ bytes text, stdin 6 bytes text; exit status 4/);
+    const json = JSON.parse((await f.gateway.cli(['sessions', 'show', session.id, '--format', 'json'])).stdout) as {
+      channelRecordings: Array<{ format: string; content: { streams: Record<string, { bytes: number; sha256: string }> } }>;
+    };
+    expect(json.channelRecordings[0]).toMatchObject({ format: 'bytes', content: { streams: { stdout: { bytes: 11 }, stdin: { bytes: 6 } } } });
+    expect(json.channelRecordings[0]!.content.streams.stdout!.sha256).toBe(createHash('sha256').update('plain text\n').digest('hex'));
+
+    const played = await f.gateway.cli(['play', session.id, '--speed', '50']);
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toContain('plain text\n');
+    expect(played.stdout).toContain('to stderr\n');
+    expect(played.stderr).toMatch(/custos: replaying channel 0 of ses_[a-z0-9]+: alice as \S+ on web1, no terminal/);
+    expect(played.stderr).toContain('custos: end of recording (exit status 4)');
+    const input = await f.gateway.cli(['play', session.id, '--raw', 'stdin']);
+    expect(input.stdout).toBe('typed\n');
+  });
+
+  it('says a binary channel is binary, and writes its bytes exactly with --raw', async () => {
+    const command = 'head -c 70000 /dev/urandom; printf "\\033]0;title\\007"';
+    const result = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
+    expect(result.stdout.length).toBe(70_000 + 10);
+    const { session } = await lastSession('alice', (d) => d.channels.some((c) => c.command === command));
+    const played = await f.gateway.cli(['play', session.id]);
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toBe('');
+    const digest = createHash('sha256').update(result.stdout).digest('hex');
+    expect(played.stderr).toContain(`custos: channel 0 of ${session.id} is binary, ${70_010} bytes of output (stdout 70010 bytes, sha256 ${digest})`);
+    expect(played.stderr).toContain('--raw [stdout|stderr|stdin] > FILE');
+    const raw = await f.gateway.cli(['play', session.id, '--raw']);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdoutBytes.equals(result.stdout)).toBe(true);
+    expect(raw.stderr).toContain('custos: wrote the 70010 bytes of stdout of channel 0');
+    const wrong = await f.gateway.cli(['play', session.id, '--raw', 'stdlog']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--raw takes stdout, stderr or stdin, not "stdlog"');
+    const terminal = await f.gateway.cli(['play', shellSession!.session.id, '--raw']);
+    expect(terminal.code).toBe(2);
+    expect(terminal.stderr).toContain('had a terminal: its recording is asciicast');
   });
 });

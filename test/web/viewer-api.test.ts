@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -268,6 +269,50 @@ describe('recordings', () => {
     expect(views.filter((e) => e.type === 'web.recording.view')).toHaveLength(1);
     expect(views.filter((e) => e.type === 'web.recording.download')).toHaveLength(2);
     expect(views[0]).toMatchObject({ actor: 'alice', identity: 'alice', sessionId: ids.alice1, target: 'web1' });
+  });
+
+  it('shows a channel without a terminal per stream, serves each stream exactly, and never replays it as a terminal', async () => {
+    const binary = Buffer.from([0, 1, 2, 0xff, 0x1b, 0x5b, 0x32, 0x4a]);
+    const { id } = await recordSession(tg.gateway.store, recordingsDir, {
+      identity: people.alice!.identity,
+      channelKind: 'exec',
+      command: 'cat /bin/x',
+      frames: [
+        [0.1, 'i', Buffer.from('typed\n')],
+        [0.2, 'o', binary.subarray(0, 3)],
+        [0.3, 'e', Buffer.from('warning: € sign\n')],
+        [0.4, 'o', binary.subarray(3)],
+        [0.5, 'x', Buffer.from('{"code":0,"signal":null}')],
+      ],
+    });
+    const detail = await json<{ recordings: Array<{ channel: string; format: string }> }>('alice', `/api/sessions/${id}`);
+    expect(detail.recordings).toMatchObject([{ channel: '0', format: 'bytes' }]);
+    const view = await json<{ streams: Record<string, { bytes: number; printable: boolean; sha256: string; text?: string }>; exit: unknown }>('alice', `/api/sessions/${id}/bytes?channel=0`);
+    expect(view.streams.stdout).toEqual({ bytes: 8, printable: false, sha256: createHash('sha256').update(binary).digest('hex') });
+    expect(view.streams.stderr).toMatchObject({ printable: true, text: 'warning: € sign\n' });
+    expect(view.streams.stdin).toMatchObject({ printable: true, text: 'typed\n' });
+    expect(view.exit).toEqual({ code: 0, signal: null });
+    const stdout = await api('alice', `/api/sessions/${id}/bytes/stdout?channel=0`);
+    expect(stdout.headers.get('content-type')).toBe('application/octet-stream');
+    expect(stdout.headers.get('content-disposition')).toBe(`attachment; filename="${id}-0.stdout"`);
+    expect(Buffer.from(await stdout.arrayBuffer()).equals(binary)).toBe(true);
+    const raw = await api('alice', `/api/sessions/${id}/recording?download=1`);
+    expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="${id}-0.bytes"`);
+    expect(raw.headers.get('content-type')).toBe('application/octet-stream');
+    expect((await api('alice', `/api/sessions/${id}/bytes/stdlog?channel=0`)).status).toBe(400);
+    expect((await api('bob', `/api/sessions/${id}/bytes?channel=0`)).status).toBe(404);
+    expect((await api('alice', `/api/sessions/${id}/replay`)).status).toBe(422);
+    expect((await api('alice', `/api/sessions/${ids.alice1}/bytes`)).status).toBe(422);
+    const verify = await json<{ recordings: Array<{ status: string }> }>('alice', `/api/sessions/${id}/verify`);
+    expect(verify.recordings).toMatchObject([{ status: 'verified' }]);
+    await tg.gateway.audit.flush();
+    const events = await tg.gateway.store.audit.list({ sessionId: id, typePrefix: 'web.' });
+    expect(events.map((e) => [e.type, e.data.stream ?? null])).toEqual(
+      expect.arrayContaining([
+        ['web.recording.view', null],
+        ['web.recording.download', 'stdout'],
+      ]),
+    );
   });
 
   it('never serves a file outside the recordings directory, whatever the row says', async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -293,20 +293,52 @@ describe('viewer in Chromium', () => {
     });
   });
 
-  it('replays a command run without a terminal line by line, as the operator saw it', async () => {
+  it('shows a command run without a terminal as its text, and a binary one as its size and digest with a download', async () => {
+    /** The closed session in which alice ran `command`. */
+    const sessionOf = (command: string) =>
+      waitFor(
+        async () => {
+          for (const row of await tg.gateway.store.sessions.list({ identity: 'alice', state: 'closed', limit: 5 })) {
+            const detail = await tg.gateway.store.sessions.detail(row.id);
+            if (detail?.channels.some((channel) => channel.command === command)) return detail;
+          }
+          return undefined;
+        },
+        { what: `the session of "${command}"` },
+      );
     const command = 'printf "first\\nsecond\\n"; echo third >&2';
     const run = await f.run(f.keys.alice, `${f.login}@web1`, [command]);
     expect(run.stdout.toString()).toBe('first\nsecond\n');
-    const session = await waitFor(async () => {
-      const [latest] = await tg.gateway.store.sessions.list({ identity: 'alice', limit: 1 });
-      return latest && latest.id !== sshSessionId && latest.state === 'closed' ? latest : null;
-    }, { what: 'the exec session to close' });
-    await page.goto(`${base}/sessions/${session.id}`);
+    const text = await sessionOf(command);
+    await page.goto(`${base}/sessions/${text.session.id}`);
     await expect.poll(() => page.locator('.picker .recording').textContent()).toContain(`channel 0 (exec: ${command})`);
-    // The recording holds bare "\n" line ends (no pty): each line still starts in column 0.
-    const lines = async () => (await page.locator('[data-testid=player] .ap-line').allTextContents()).map((line) => line.trimEnd()).filter(Boolean);
-    await expect.poll(lines, { timeout: 20_000 }).toEqual(['first', 'second', 'third']);
+    // The bytes as they passed, each stream apart (a byte recording: no terminal to replay).
+    await expect.poll(() => page.locator('[data-testid=stream-stdout] pre').textContent(), { timeout: 20_000 }).toBe('first\nsecond\n');
+    expect(await page.locator('[data-testid=stream-stderr] pre').textContent()).toContain('third\n');
+    expect(await page.locator('[data-testid=stream-stdin]').textContent()).toContain('empty');
+    await expect.poll(() => page.locator('[data-testid=verify-0]').textContent(), { timeout: 20_000 }).toBe('verified');
+    expect(await page.locator('[data-testid=bytes-view]').textContent()).toContain('exit status 0');
     await shot('session-exec');
+
+    const binaryCommand = 'head -c 50000 /dev/urandom';
+    const binary = await f.run(f.keys.alice, `${f.login}@web1`, [binaryCommand]);
+    expect(binary.stdout.length).toBe(50_000);
+    const detail = await sessionOf(binaryCommand);
+    await page.goto(`${base}/sessions/${detail.session.id}`);
+    const digest = createHash('sha256').update(binary.stdout).digest('hex');
+    await expect.poll(() => page.locator('[data-testid=stream-stdout]').textContent(), { timeout: 20_000 }).toContain(`binary, 50000 bytes, sha256 ${digest}`);
+    await expect.poll(() => page.locator('[data-testid=verify-0]').textContent(), { timeout: 20_000 }).toBe('verified');
+    await shot('session-binary');
+    const [stdout] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-stdout]')]);
+    expect(stdout.suggestedFilename()).toBe(`${detail.session.id}-0.stdout`);
+    const savedStdout = join(ARTIFACTS_DIR, 'viewer-download.stdout');
+    await stdout.saveAs(savedStdout);
+    expect(readFileSync(savedStdout).equals(binary.stdout)).toBe(true);
+    const [recording] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download-bytes]')]);
+    expect(recording.suggestedFilename()).toBe(`${detail.session.id}-0.bytes`);
+    const savedRecording = join(ARTIFACTS_DIR, 'viewer-download.bytes');
+    await recording.saveAs(savedRecording);
+    expect(readFileSync(savedRecording).equals(readFileSync(detail.channels[0]!.recordingPath!))).toBe(true);
   });
 
   it('renders recorded HTML inert, keeps colours, and seeks a long recording to a snapshot segment', async () => {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { SessionShow } from '../../admin/session-operations.js';
+import type { ByteRecordingSummary } from '../../recorder/byte-recording-summary.js';
+import { describeExit } from '../../recorder/session-recorder.js';
 import type { RecordingCheck } from '../../recorder/recording-check.js';
 import type { SessionRow } from '../../store/repositories/sessions.js';
 import { CliError } from '../errors.js';
@@ -115,7 +117,7 @@ interface SessionShowWire {
   fileOperations: Array<Record<string, unknown>>;
   portForwards: Array<Record<string, unknown>>;
   recording: RecordingCheck | null;
-  channelRecordings: Array<{ channelId: number } & RecordingCheck>;
+  channelRecordings: Array<{ channelId: number; content: ByteRecordingSummary | null } & RecordingCheck>;
   endEvent: { seq: number; type: string; sha256: string | null; agreesWithRow: boolean } | null;
 }
 
@@ -176,6 +178,13 @@ function describeSession(show: SessionShowWire): string {
         }),
       ).trimEnd(),
     );
+    const incomplete = (session.stats?.fileLogIncomplete ?? {}) as Record<string, string>;
+    for (const channel of show.channels) {
+      const id = channel.channelId as number;
+      const content = checks.get(id)?.content;
+      if (content) lines.push(field(`channel ${id}`, describeContent(content)));
+      if (incomplete[id]) lines.push(field(`channel ${id}`, `FILE LOG INCOMPLETE: ${incomplete[id]} (file operations may be missing; the bytes are in the recording)`));
+    }
   }
   if (show.fileOperations.length) {
     lines.push(
@@ -215,6 +224,17 @@ function describeSession(show: SessionShowWire): string {
     );
   }
   return lines.join('\n');
+}
+
+/** What a byte recording holds: `stdout 3145728 bytes binary, stderr 0 bytes, stdin not recorded; exit status 0`. */
+function describeContent(content: ByteRecordingSummary): string {
+  const stream = (name: 'stdout' | 'stderr' | 'stdin') => {
+    if (name === 'stdin' && !content.header.custos.recordInput) return 'stdin not recorded';
+    const { bytes, printable } = content.streams[name];
+    return `${name} ${bytes} bytes${bytes === 0 ? '' : printable ? ' text' : ' binary'}`;
+  };
+  const exit = content.exit ? describeExit(content.exit) : 'no exit status';
+  return `byte recording: ${stream('stdout')}, ${stream('stderr')}, ${stream('stdin')}; ${exit}${content.trailing ? `; ${content.trailing} bytes after the last complete frame` : ''}`;
 }
 
 function checkText(check: RecordingCheck): string {

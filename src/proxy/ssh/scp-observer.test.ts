@@ -114,4 +114,14 @@ describe('ScpObserver', () => {
       { operation: 'read', path: '/etc/nope', result: 'error' },
     ]);
   });
+
+  it.each([
+    ['a sink that prints text (a shell function named scp)', 'scp -t .', 'FUNC-SCP-MARKER -t .\n', /not acknowledgements/],
+    ['a source that prints text instead of files', 'scp -f x', 'uid=0(root) gid=0(root)\n', /unexpected scp control line/],
+    ['a sink that prints after a valid ack', 'scp -t .', '\0$ ', /not acknowledgements/],
+  ])('says it lost the protocol for %s (what the target runs is its shell\'s choice)', (_name, command, fromServer, reason) => {
+    const observer = new ScpObserver(parseScpCommand(command)!, () => undefined);
+    observer.fromServer(Buffer.from(fromServer));
+    expect(observer.broken).toMatch(reason);
+  });
 });

@@ -119,6 +119,7 @@ export class ScpObserver {
   /** The sink's side: `\0`, or `\1`/`\2` followed by a message and a newline. */
   private acks(chunk: Buffer): void {
     for (const byte of chunk) {
+      if (this.broken) return;
       if (this.ackMessage) {
         if (byte === 0x0a) {
           this.ack(this.ackCode, Buffer.from(this.ackMessage).toString('utf8'));
@@ -128,7 +129,7 @@ export class ScpObserver {
       else if (byte === 1 || byte === 2) {
         this.ackCode = byte;
         this.ackMessage = [];
-      }
+      } else this.broken = 'the scp sink answered with bytes that are not acknowledgements';
     }
   }
 

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { ClientChannel, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { errorMessage } from '../../core/errors.js';
-import type { AsciicastHeader } from '../../recorder/asciicast.js';
 import type { ChannelExit, RecordingDigest, SessionRecorder } from '../../recorder/session-recorder.js';
 import { isAllowedEnv } from './env-allow-list.js';
 import type { ObservedFileOperation } from './file-operation.js';
@@ -21,6 +20,7 @@ interface UpstreamExit extends ChannelExit {
   description: string | null;
 }
 
+/** Asciicast's size when a pty request gave none. */
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 /** How long an ending session waits for a channel to hand its last bytes to the operator. */
 const TERMINATE_GRACE_MS = 10_000;
@@ -30,9 +30,10 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * One SSH session channel between an operator and a target: its requests (pty, env,
  * window-change, signal; agent and X11 forwarding refused), the shell / exec / sftp / scp
- * it starts, the upstream channel it is bridged to, and its evidence — an asciicast
- * recording for shell and exec, file operations for sftp and scp — plus its row in
- * `session_channels`. Bytes reach the evidence before they are forwarded.
+ * it starts, the upstream channel it is bridged to, and its evidence — a recording of every
+ * channel whatever it claims to be (asciicast with a terminal, a byte recording without
+ * one), plus file operations for sftp and scp — and its row in `session_channels`. Bytes
+ * reach the evidence before they are forwarded.
  */
 export class SessionChannel {
   private pty: PtyRequest | null = null;
@@ -47,6 +48,8 @@ export class SessionChannel {
   private finishing: Promise<void> | null = null;
   private readonly bytes = { toClient: 0, fromClient: 0 };
   private kind: Kind | null = null;
+  /** sftp and scp: the protocol followed for the file-operation log (beside the recording). */
+  private fileIndex: SftpObserver | ScpObserver | null = null;
   private bridged: Promise<void> | null = null;
   private clientClosed: Promise<void> | null = null;
 
@@ -173,9 +176,9 @@ export class SessionChannel {
     }
     if (this.stopped) return void this.finish();
 
-    const recordingPath = kind === 'shell' || kind === 'exec' ? this.recordingPath() : null;
+    const recordingPath = this.recordingPath(kind);
     try {
-      if (recordingPath && (kind === 'shell' || kind === 'exec')) this.recorder = await this.openRecording(recordingPath, kind, command);
+      this.recorder = await this.openRecording(recordingPath, kind, command);
       await this.session.evidence.addChannel({
         sessionId: this.session.id,
         channelId: this.id,
@@ -199,13 +202,13 @@ export class SessionChannel {
       return;
     }
     if (this.stopped) return void this.finish();
-    if (recordingPath) this.session.recordingStarted(recordingPath);
+    this.session.recordingStarted(recordingPath);
 
     let channel: ClientChannel;
     try {
       if (kind === 'shell') channel = await upstream.shell(this.pty, this.env);
       else if (kind === 'sftp') channel = await upstream.subsystem('sftp');
-      else channel = await upstream.exec(command!, kind === 'exec' ? this.pty : null, this.env);
+      else channel = await upstream.exec(command!, this.terminal(kind), this.env);
     } catch (error) {
       return this.tellAndClose(client, messages.upstreamFailed(this.session.access.target.name, errorMessage(error)), true);
     }
@@ -225,11 +228,11 @@ export class SessionChannel {
     if (this.pty && notice) notices.unshift(notice.replaceAll('{sessionId}', this.session.id));
     for (const text of notices) {
       const line = Buffer.from(this.line(text));
-      recorder?.output(line);
+      recorder?.output(line, 'stderr');
       client.stderr.write(line);
     }
 
-    const taps = this.evidenceTaps(kind, command, upstream);
+    const taps = this.evidenceTaps(kind, command);
     const count = (direction: 'toClient' | 'fromClient', inner: Tap): Tap => ({
       chunk: (data) => {
         this.bytes[direction] += data.length;
@@ -246,16 +249,25 @@ export class SessionChannel {
     client.on('end', () => upstream.end());
     client.resume();
 
-    upstream.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+    const exited = (code?: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+      if (this.exit || (typeof code !== 'number' && !signal)) return;
       this.exit = {
         code: typeof code === 'number' ? code : null,
         signal: signal ? signal.replace(/^SIG/, '') : null,
         coreDumped: coreDumped === true,
         description: description || null,
       };
-    });
+    };
+    // A command that ends at once can have its exit status parsed in the same read as the
+    // channel's confirmation, before this listener exists: ssh2 repeats it with 'close'.
+    upstream.on('exit', exited);
     const stderrEnded = upstream.stderr.readableEnded ? Promise.resolve() : new Promise<void>((resolve) => upstream.stderr.once('end', resolve).once('close', resolve));
-    const upstreamClosed = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
+    const upstreamClosed = new Promise<void>((resolve) =>
+      upstream.once('close', (code?: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+        exited(code, signal, coreDumped, description);
+        resolve();
+      }),
+    );
     this.bridged = Promise.all([upstreamClosed, Promise.race([stderrEnded, upstreamClosed.then(() => delay(1000))])]).then(async () => {
       if (!client.writable) return this.finish();
       // Everything the target sent reaches the operator before the exit status, as with sshd.
@@ -267,28 +279,38 @@ export class SessionChannel {
   }
 
   /**
-   * Where the channel's bytes go before they are forwarded: the recording (stdout and
-   * stderr as output, stdin as input) for shell and exec; the SFTP or scp observer, which
-   * logs file operations, for file transfers (their stderr is only counted).
+   * Where the channel's bytes go before they are forwarded: the recording (stdout, stderr,
+   * and stdin as input) for every channel, whatever its command or subsystem says — what a
+   * command runs is the target shell's choice, so a channel that looks like scp is recorded
+   * like any other. For sftp and scp the protocol is also followed, as an index of file
+   * operations; a stream it cannot follow is flagged when the channel ends (`finish`).
    */
-  private evidenceTaps(kind: Kind, command: string | null, upstream: ClientChannel): { stdout: Tap; stderr: Tap; stdin: Tap } {
-    const recorder = this.recorder;
-    if (recorder) {
-      const output: Tap = { chunk: (data) => recorder.output(data), writable: () => recorder.whenWritable() };
-      return { stdout: output, stderr: output, stdin: { chunk: (data) => recorder.input(data), writable: () => recorder.whenWritable() } };
-    }
+  private evidenceTaps(kind: Kind, command: string | null): { stdout: Tap; stderr: Tap; stdin: Tap } {
+    const recorder = this.recorder!;
+    const recorded = (write: (data: Buffer) => boolean): Tap => ({ chunk: write, writable: () => recorder.whenWritable() });
+    const taps = {
+      stdout: recorded((data) => recorder.output(data)),
+      stderr: recorded((data) => recorder.output(data, 'stderr')),
+      stdin: recorded((data) => recorder.input(data)),
+    };
+    if (kind !== 'sftp' && kind !== 'scp') return taps;
     const channelId = this.id;
     const sink = (op: ObservedFileOperation) => this.session.recordFileOperation(channelId, op);
-    const observer = kind === 'sftp' ? new SftpObserver(sink) : new ScpObserver(parseScpCommand(command!)!, sink);
+    const index = kind === 'sftp' ? new SftpObserver(sink) : new ScpObserver(parseScpCommand(command!)!, sink);
+    this.fileIndex = index;
     const files = this.session.files;
-    upstream.once('close', () => {
-      if (observer instanceof SftpObserver) observer.finish();
-      if (observer.broken) this.session.fileLogIncomplete(channelId, observer.broken);
+    const indexed = (tap: Tap, observe: (data: Buffer) => void): Tap => ({
+      chunk: (data) => {
+        const recorderHasRoom = tap.chunk(data);
+        observe(data);
+        return recorderHasRoom && files.hasRoom;
+      },
+      writable: () => Promise.all([tap.writable(), files.whenWritable()]).then(() => undefined),
     });
     return {
-      stdout: { chunk: (data) => (observer.fromServer(data), files.hasRoom), writable: () => files.whenWritable() },
-      stderr: { chunk: () => true, writable: () => Promise.resolve() },
-      stdin: { chunk: (data) => (observer.fromClient(data), files.hasRoom), writable: () => files.whenWritable() },
+      stdout: indexed(taps.stdout, (data) => index.fromServer(data)),
+      stderr: taps.stderr,
+      stdin: indexed(taps.stdin, (data) => index.fromClient(data)),
     };
   }
 
@@ -340,34 +362,54 @@ export class SessionChannel {
           })
           .catch((error: unknown) => this.session.logger.error('could not close a channel row', { channel: this.id, error }));
       }
+      const index = this.fileIndex;
+      this.fileIndex = null;
+      if (index instanceof SftpObserver) index.finish();
+      if (index?.broken) this.session.fileLogIncomplete(this.id, index.broken);
       this.session.channelFinished(this, digest, this.bytes);
     })());
   }
 
-  private async openRecording(path: string, kind: 'shell' | 'exec', command: string | null): Promise<SessionRecorder> {
-    const size = this.pty ?? DEFAULT_SIZE;
-    const tags = this.session.tags(this.id, kind, this.pty !== null);
-    const header: AsciicastHeader = {
-      version: 2,
-      width: size.cols || DEFAULT_SIZE.cols,
-      height: size.rows || DEFAULT_SIZE.rows,
-      timestamp: Math.floor(Date.now() / 1000),
-      title: `${tags.login}@${tags.target} (${tags.identity.name}, session ${this.session.id})`,
-      ...(command !== null ? { command } : {}),
-      env: { ...(this.pty ? { TERM: this.pty.term } : {}), ...this.env },
-      custos: tags,
-    };
-    return this.session.services.writer.open({
+  private async openRecording(path: string, kind: Kind, command: string | null): Promise<SessionRecorder> {
+    const pty = this.terminal(kind);
+    const tags = this.session.tags(this.id, kind, pty !== null);
+    const common = {
       path,
-      header,
       recordInput: this.session.access.decision.recordInput,
-      onFailure: (error) => this.session.recordingFailed(error.message),
+      onFailure: (error: Error) => this.session.recordingFailed(error.message),
+    };
+    const title = `${tags.login}@${tags.target} (${tags.identity.name}, session ${this.session.id})`;
+    const timestamp = Math.floor(Date.now() / 1000);
+    if (!pty) {
+      const what = kind === 'sftp' ? { subsystem: 'sftp' } : command !== null ? { command } : {};
+      return this.session.services.writer.open({ ...common, format: 'bytes', header: { version: 1, timestamp, title, ...what, env: { ...this.env }, custos: tags } });
+    }
+    return this.session.services.writer.open({
+      ...common,
+      format: 'asciicast',
+      header: {
+        version: 2,
+        width: pty.cols || DEFAULT_SIZE.cols,
+        height: pty.rows || DEFAULT_SIZE.rows,
+        timestamp,
+        title,
+        ...(command !== null ? { command } : {}),
+        env: { TERM: pty.term, ...this.env },
+        custos: tags,
+      },
     });
   }
 
-  private recordingPath(): string {
+  /** A terminal channel's recording is asciicast (`.cast`); any other's a byte recording (`.bytes`). */
+  private recordingPath(kind: Kind): string {
     const day = this.session.startedAt.toISOString().slice(0, 10);
-    return join(this.session.services.context.config.recordings.dir, day, `${this.session.id}.${this.id}.cast`);
+    const extension = this.terminal(kind) ? 'cast' : 'bytes';
+    return join(this.session.services.context.config.recordings.dir, day, `${this.session.id}.${this.id}.${extension}`);
+  }
+
+  /** The pty the upstream channel gets: file transfers never run on one (they need 8-bit clean bytes). */
+  private terminal(kind: Kind): PtyRequest | null {
+    return kind === 'shell' || kind === 'exec' ? this.pty : null;
   }
 
   private line(text: string): string {

@@ -44,6 +44,8 @@ export class SshSession implements SshSessionHost {
   private bytes = { toClient: 0, fromClient: 0 };
   private mainRecording: string | null = null;
   private refusedChannels = 0;
+  /** Channels whose file transfer protocol could not be followed: channel id → why. */
+  private readonly fileLogsIncomplete: Record<string, string> = {};
 
   constructor(
     readonly services: SshServices,
@@ -151,8 +153,12 @@ export class SshSession implements SshSessionHost {
     void this.evidence.setRecordingPath(this.id, path).catch((error: unknown) => this.logger.error('could not note the recording of a live session', { error }));
   }
 
-  /** A file transfer's protocol could not be followed: its operations may be missing. */
+  /**
+   * A file transfer's protocol could not be followed: its operations may be missing (its
+   * bytes are in its recording). Flagged in the session's stats and the audit log.
+   */
   fileLogIncomplete(channelId: number, reason: string): void {
+    this.fileLogsIncomplete[channelId] = reason;
     this.logger.warn('file operations could not be followed', { channel: channelId, reason });
     this.auditEvent('ssh.file-log.incomplete', { channelId, reason });
   }
@@ -203,6 +209,7 @@ export class SshSession implements SshSessionHost {
           recordings: recordings.length,
           fileOperations: this.files.count,
           portForwards: this.forwards.count,
+          ...(Object.keys(this.fileLogsIncomplete).length ? { fileLogIncomplete: this.fileLogsIncomplete } : {}),
           bytesToClient: this.bytes.toClient,
           bytesFromClient: this.bytes.fromClient,
           ...(this.refusedChannels ? { refusedChannels: this.refusedChannels } : {}),

@@ -1,4 +1,5 @@
 import { ApiError, currentViewer, get, post } from '../api.js';
+import { mountByteView } from '../byte-view.js';
 import { append, clear, facts, h, table, type Child } from '../dom.js';
 import { duration, json, time } from '../format.js';
 import { mountLive, mountReplay, type PlayerHandle, type ReplayIndex } from '../player.js';
@@ -8,7 +9,8 @@ interface Detail {
   channels: Array<Record<string, unknown> & { channelId: number; hasRecording: boolean }>;
   fileOperations: Array<Record<string, unknown>>;
   portForwards: Array<Record<string, unknown>>;
-  recordings: Array<{ channel: string; bytes: number | null; sha256: string | null; kind: string; command: string | null }>;
+  /** `asciicast`: a terminal, replayed; `bytes`: no terminal, shown per stream. */
+  recordings: Array<{ channel: string; bytes: number | null; sha256: string | null; kind: string; command: string | null; format: 'asciicast' | 'bytes' | null }>;
 }
 
 interface Verification {
@@ -35,15 +37,23 @@ export function renderSession(main: HTMLElement, id: string): () => void {
       return;
     }
     const s = detail.session;
+    const incomplete = ((s.stats as { fileLogIncomplete?: Record<string, string> } | undefined)?.fileLogIncomplete ?? {}) as Record<string, string>;
     const base = `/api/sessions/${encodeURIComponent(s.id)}`;
     const integrity = h('div', { class: 'integrity', 'data-testid': 'integrity' }, 'Checking recordings against their digests…');
     const stage = h('div', { class: 'stage' });
     const picker = h('div', { class: 'picker' });
 
-    const open = async (channel: string, mode: 'replay' | 'live') => {
+    const open = async (channel: string, mode: 'replay' | 'live' | 'bytes') => {
       stop();
       clear(stage);
       append(stage, h('p', { class: 'status' }, 'Loading recording…'));
+      if (mode === 'bytes') {
+        await mountByteView(stage, base, channel, s.state === 'live').catch((err: Error) => {
+          clear(stage);
+          append(stage, h('p', { class: 'error' }, err.message));
+        });
+        return;
+      }
       if (mode === 'live') {
         const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
         player = mountLive(stage, `${scheme}://${location.host}${base}/live?channel=${encodeURIComponent(channel)}`);
@@ -61,15 +71,19 @@ export function renderSession(main: HTMLElement, id: string): () => void {
 
     for (const recording of detail.recordings) {
       const label = recording.channel === 'main' ? 'session' : `channel ${recording.channel} (${recording.kind}${recording.command ? `: ${recording.command}` : ''})`;
+      const bytes = recording.format === 'bytes';
+      const download = `${base}/recording?channel=${encodeURIComponent(recording.channel)}&download=1`;
       append(
         picker,
         h(
           'div',
           { class: 'recording' },
           h('strong', {}, label),
-          h('button', { type: 'button', onclick: () => void open(recording.channel, 'replay') }, 'Replay'),
-          s.state === 'live' ? h('button', { type: 'button', onclick: () => void open(recording.channel, 'live') }, 'Watch live') : null,
-          h('a', { href: `${base}/recording?channel=${encodeURIComponent(recording.channel)}&download=1`, download: '', class: 'button', 'data-testid': 'download-cast' }, 'Download .cast'),
+          bytes
+            ? h('button', { type: 'button', onclick: () => void open(recording.channel, 'bytes') }, s.state === 'live' ? 'Show (refresh)' : 'Show')
+            : h('button', { type: 'button', onclick: () => void open(recording.channel, 'replay') }, 'Replay'),
+          s.state === 'live' && !bytes ? h('button', { type: 'button', onclick: () => void open(recording.channel, 'live') }, 'Watch live') : null,
+          h('a', { href: download, download: '', class: 'button', 'data-testid': bytes ? 'download-bytes' : 'download-cast' }, bytes ? 'Download .bytes' : 'Download .cast'),
           recording.bytes !== null ? h('span', { class: 'hint' }, `${recording.bytes} bytes`) : null,
         ),
       );
@@ -105,13 +119,13 @@ export function renderSession(main: HTMLElement, id: string): () => void {
         ]),
         integrity,
       ),
-      h('section', {}, h('h2', {}, 'Recordings'), detail.recordings.length ? picker : h('p', { class: 'empty' }, 'This session has no terminal recording.'), stage),
+      h('section', {}, h('h2', {}, 'Recordings'), detail.recordings.length ? picker : h('p', { class: 'empty' }, 'This session has no recording.'), stage),
       h(
         'section',
         {},
         h('h2', {}, 'Channels'),
         table(
-          ['Channel', 'Kind', 'Command', 'Terminal', 'Started', 'Ended', 'Exit', 'Recording digest'],
+          ['Channel', 'Kind', 'Command', 'Terminal', 'Started', 'Ended', 'Exit', 'Recording digest', 'Notes'],
           detail.channels.map((c) => [
             String(c.channelId),
             text(c.kind),
@@ -121,6 +135,8 @@ export function renderSession(main: HTMLElement, id: string): () => void {
             time(c.endedAt as string | null),
             c.exitSignal ? `signal ${String(c.exitSignal)}` : text(c.exitCode),
             h('code', { class: 'digest' }, text(c.recordingSha256)),
+            // sftp / scp whose protocol could not be followed: the recording holds the bytes.
+            incomplete[c.channelId] ? h('span', { class: 'error' }, `file log incomplete: ${incomplete[c.channelId]}`) : '',
           ]),
           { empty: 'No channels.' },
         ),
@@ -159,7 +175,7 @@ export function renderSession(main: HTMLElement, id: string): () => void {
 
     void verify(base, integrity);
     const first = detail.recordings[0];
-    if (first) void open(first.channel, s.state === 'live' ? 'live' : 'replay');
+    if (first) void open(first.channel, first.format === 'bytes' ? 'bytes' : s.state === 'live' ? 'live' : 'replay');
   })();
   return stop;
 }

@@ -1,11 +1,11 @@
-import type { EventCode } from './asciicast.js';
+import { unzeroed, type BatchSlots } from './batch-slots.js';
 import { RecorderError } from './errors.js';
-import type { RecordingEvent } from './recording-file.js';
+import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-file.js';
 import type { ToWriter } from './recording-writer-protocol.js';
-import { describeExit, type ChannelExit, type RecordingDigest, type RecordingFailureListener, type SessionRecorder } from './session-recorder.js';
+import type { ChannelExit, OutputStream, RecordingDigest, RecordingFailureListener, SessionRecorder } from './session-recorder.js';
 
 export interface RecorderLimits {
-  /** Output arriving within this window becomes one asciicast event. */
+  /** Output arriving within this window becomes one event (one asciicast line, one frame). */
   windowMs: number;
   /** An event is cut at this many bytes (a new one starts with the same window). */
   maxEventBytes: number;
@@ -24,23 +24,35 @@ export const DEFAULT_RECORDER_LIMITS: RecorderLimits = {
 
 interface PendingEvent {
   t: number;
-  code: EventCode;
-  chunks: Buffer[];
+  code: RecordedCode;
   text: string | null;
   bytes: number;
 }
 
+/** Where a window's bytes start: enough for typing and prompts, no large buffer held for them. */
+const SMALL_BATCH_BYTES = 16 * 1024;
+
 type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
 
 /**
- * The gateway-thread half of a recording: coalesces bytes into events per short window,
- * hands them to the writer thread (copied once into a transferable buffer), and tracks how
- * much is still unwritten for backpressure. The writer thread does the encoding and I/O.
+ * The gateway-thread half of a recording, whatever its format: coalesces bytes into events
+ * per short window, hands each flush to the writer thread as one batch, and tracks how much
+ * is still unwritten for backpressure. The writer thread does the encoding and I/O.
+ *
+ * Bytes are copied once, as they arrive, into the buffer the writer thread reads the batch
+ * from: a small one of its own (transferred), then a shared slot once output is bulk (a
+ * buffer of its own when every slot is in flight). The network's chunks are not kept until
+ * the flush.
  */
-export class AsciicastRecorder implements SessionRecorder {
+export class ChannelRecorder implements SessionRecorder {
   failure: RecorderError | null = null;
   private readonly startedAt = performance.now();
+  private readonly stderrCode: RecordedCode;
   private events: PendingEvent[] = [];
+  /** The bytes of the pending events, back to back. */
+  private batch: Uint8Array | null = null;
+  private batchSlot: number | null = null;
+  private batchUsed = 0;
   private pendingBytes = 0;
   private unwritten = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -53,14 +65,19 @@ export class AsciicastRecorder implements SessionRecorder {
   constructor(
     readonly id: number,
     readonly path: string,
+    format: RecordingFormat['format'],
     private readonly send: Send,
+    private readonly slots: BatchSlots,
     private readonly recordInput: boolean,
     private readonly onFailure: RecordingFailureListener,
     private readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS,
-  ) {}
+  ) {
+    // A terminal has one output stream; a byte recording keeps stderr apart.
+    this.stderrCode = format === 'bytes' ? 'e' : 'o';
+  }
 
-  output(data: Buffer): boolean {
-    return this.push('o', data);
+  output(data: Buffer, stream: OutputStream = 'stdout'): boolean {
+    return this.push(stream === 'stderr' ? this.stderrCode : 'o', data);
   }
 
   input(data: Buffer): boolean {
@@ -84,11 +101,10 @@ export class AsciicastRecorder implements SessionRecorder {
   close(exit?: ChannelExit | null): Promise<RecordingDigest> {
     if (this.orphanDigest) return (this.closing ??= this.orphanDigest);
     return (this.closing ??= new Promise<RecordingDigest>((resolve, reject) => {
-      if (exit) this.pushText('m', describeExit(exit));
       this.flush();
       this.resolveClose = resolve;
       this.rejectClose = reject;
-      this.send({ type: 'close', id: this.id });
+      this.send({ type: 'close', id: this.id, exit: exit ?? null, t: this.elapsed() });
     }));
   }
 
@@ -122,14 +138,15 @@ export class AsciicastRecorder implements SessionRecorder {
     this.resolveClose = this.rejectClose = null;
   }
 
-  private push(code: 'o' | 'i', data: Buffer): boolean {
+  private push(code: RecordedCode, data: Buffer): boolean {
     if (this.closing || data.length === 0) return true;
+    if (this.batchUsed + data.length > this.slots.slotBytes) this.flush();
+    this.store(data);
     const last = this.events.at(-1);
-    if (last && last.code === code && last.bytes < this.limits.maxEventBytes) {
-      last.chunks.push(data);
+    if (last && last.code === code && last.text === null && last.bytes < this.limits.maxEventBytes) {
       last.bytes += data.length;
     } else {
-      this.events.push({ t: this.elapsed(), code, chunks: [data], text: null, bytes: data.length });
+      this.events.push({ t: this.elapsed(), code, text: null, bytes: data.length });
     }
     this.pendingBytes += data.length;
     this.unwritten += data.length;
@@ -137,9 +154,25 @@ export class AsciicastRecorder implements SessionRecorder {
     return this.unwritten < this.limits.highWaterBytes;
   }
 
+  /** Copies `data` after the batch's bytes, moving to a larger buffer when it does not fit. */
+  private store(data: Buffer): void {
+    const needed = this.batchUsed + data.length;
+    if (!this.batch || needed > this.batch.length) {
+      // push flushed first if the bytes would not fit in a slot.
+      const large = needed <= this.slots.slotBytes && (this.batch !== null || needed > SMALL_BATCH_BYTES);
+      const slot = large ? this.slots.take() : null;
+      const next = slot !== null ? this.slots.view(slot) : unzeroed(large ? this.slots.slotBytes : Math.max(needed, SMALL_BATCH_BYTES));
+      if (this.batch) next.set(this.batch.subarray(0, this.batchUsed));
+      this.batch = next;
+      this.batchSlot = slot;
+    }
+    this.batch.set(data, this.batchUsed);
+    this.batchUsed = needed;
+  }
+
   private pushText(code: 'r' | 'm', text: string): void {
     if (this.closing) return;
-    this.events.push({ t: this.elapsed(), code, chunks: [], text, bytes: text.length });
+    this.events.push({ t: this.elapsed(), code, text, bytes: text.length });
     this.pendingBytes += text.length;
     this.unwritten += text.length;
     this.schedule();
@@ -156,21 +189,20 @@ export class AsciicastRecorder implements SessionRecorder {
       this.timer = null;
     }
     if (this.events.length === 0) return;
-    const transfer: ArrayBuffer[] = [];
-    const events: RecordingEvent[] = this.events.map((event) => {
-      if (event.text !== null) return { t: event.t, code: event.code, data: event.text };
-      // One copy into a buffer of its own, handed to the writer thread without another.
-      const data = new Uint8Array(event.bytes);
-      let offset = 0;
-      for (const chunk of event.chunks) {
-        data.set(chunk, offset);
-        offset += chunk.length;
-      }
-      transfer.push(data.buffer);
-      return { t: event.t, code: event.code, data };
-    });
-    this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes }, transfer);
+    const events: BatchEvent[] = this.events.map((event) =>
+      event.text !== null ? { t: event.t, code: event.code, text: event.text } : { t: event.t, code: event.code, length: event.bytes },
+    );
+    // Handed to the writer thread without another copy: shared, or transferred.
+    if (this.batchSlot !== null) {
+      this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes, data: null, slot: { index: this.batchSlot, length: this.batchUsed } });
+    } else {
+      const data = this.batch ? this.batch.subarray(0, this.batchUsed) : null;
+      this.send({ type: 'append', id: this.id, events, bytes: this.pendingBytes, data, slot: null }, data ? [data.buffer as ArrayBuffer] : []);
+    }
     this.events = [];
+    this.batch = null;
+    this.batchSlot = null;
+    this.batchUsed = 0;
     this.pendingBytes = 0;
   }
 
