@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -9,6 +10,8 @@ import type { Db } from './db.js';
 import { StoreError } from './errors.js';
 import { acquireDirLock } from './dir-lock.js';
 import { MIGRATIONS_FOLDER } from './migrations-folder.js';
+import { parsePgliteLocation } from '../core/pglite-settings.js';
+import { pgliteStartParams, v8WasmFlags } from './pglite-options.js';
 import * as schema from './schema/index.js';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -39,12 +42,14 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   return storeKindOf(url) === 'pglite' ? connectPglite(url.slice('pglite://'.length), options) : connectPostgres(url, options);
 }
 
-async function connectPglite(dataDir: string, options: ConnectOptions): Promise<Database> {
+async function connectPglite(location: string, options: ConnectOptions): Promise<Database> {
+  const { dataDir, settings } = parseLocation(location);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireDirLock(dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create({ dataDir });
+    setFlagsFromString(v8WasmFlags(settings));
+    client = await PGlite.create({ dataDir, startParams: pgliteStartParams(settings) });
   } catch (err) {
     await lock.release();
     throw new StoreError('unavailable', `cannot open the embedded store in ${dataDir}: ${(err as Error).message}`, { cause: err });
@@ -70,6 +75,15 @@ async function connectPglite(dataDir: string, options: ConnectOptions): Promise<
       await lock.release();
     },
   };
+}
+
+/** The directory and memory settings of a `pglite://DIR?…` location (the part after the scheme). */
+export function parseLocation(location: string): ReturnType<typeof parsePgliteLocation> {
+  try {
+    return parsePgliteLocation(location);
+  } catch (err) {
+    throw new StoreError('invalid', (err as Error).message);
+  }
 }
 
 async function connectPostgres(url: string, options: ConnectOptions): Promise<Database> {
