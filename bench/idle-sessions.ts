@@ -11,8 +11,12 @@ export interface Endpoint {
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
-/** Opens `count` idle interactive sessions and measures the gateway's resident memory. */
-export async function idleSessions(endpoint: Endpoint, gatewayPid: number, count: number) {
+/**
+ * Opens `count` idle interactive sessions and measures the gateway's resident memory.
+ * `collect`, when given, makes the gateway collect its garbage before each reading, so the
+ * difference is what the sessions hold rather than when V8 last ran.
+ */
+export async function idleSessions(endpoint: Endpoint, gatewayPid: number, count: number, collect?: () => void) {
   // Anonymous memory only: file-backed pages (the node binary, libraries) come and go with
   // the machine's memory pressure.
   const rss = () => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))![1]) * 1024;
@@ -20,9 +24,11 @@ export async function idleSessions(endpoint: Endpoint, gatewayPid: number, count
   // The baseline already has 20 sessions open: code paths warmed up, and the start-up
   // garbage that an idle process keeps (no allocation, no GC) collected by their traffic.
   await openIdle(endpoint, clients, 20);
+  collect?.();
   const rssBefore = await stableRss(rss);
   try {
     for (let opened = 0; opened < count; opened += 20) await openIdle(endpoint, clients, Math.min(20, count - opened));
+    collect?.();
     const rssWith = await stableRss(rss);
     return { sessions: count, rssBefore, rssWith, perSessionBytes: Math.round((rssWith - rssBefore) / count) };
   } finally {

@@ -4,8 +4,8 @@
  * listen addresses configured, so on the embedded store's defaults. It measures, once
  * /healthz says ok and the memory has stopped moving:
  *   - the idle gateway on the embedded store: first start (a new store) and restarted;
- *   - then, on that gateway, the memory each idle SSH session adds, with --sessions
- *     sessions open to a real OpenSSH sshd;
+ *   - then, on that store, the memory each idle SSH session adds, with --sessions sessions
+ *     open to a real OpenSSH sshd (this gateway collects its garbage before each reading);
  *   - the idle gateway on a PostgreSQL store, for comparison.
  * Each figure is printed with where the memory is (from /proc/PID/smaps), and the aims:
  * idle gateway on embedded defaults ≤ 200 MiB, an idle SSH session ≤ 256 KiB.
@@ -31,6 +31,11 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const AIM_IDLE_MIB = 200;
 const AIM_SESSION_KIB = 256;
 const MiB = 1024 * 1024;
+/**
+ * For the sessions phase only: the gateway collects the main thread's garbage on SIGUSR2.
+ * Without it the difference between two readings is mostly when V8 last ran (± tens of MiB).
+ */
+const GC_ON_SIGNAL = ['--expose-gc', `--import=data:text/javascript,${encodeURIComponent("process.on('SIGUSR2', () => globalThis.gc())")}`];
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -64,8 +69,10 @@ async function main(): Promise<void> {
     log('embedded store, restarted');
     gateway = await startGateway(embedded, {});
     const restarted = await idleMemory(gateway);
+    await gateway.stop();
 
     log(`idle SSH sessions: opening ${SESSIONS} through the embedded-store gateway`);
+    gateway = await startGateway(embedded, {}, GC_ON_SIGNAL);
     const resources = join(temp.path, 'resources.yaml');
     writeFileSync(
       resources,
@@ -92,7 +99,8 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
       '-F', '/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
       '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-i', keys.operator.privatePath, '-p', sshPort, 'bench@127.0.0.1',
     ];
-    const sessions = await idleSessions({ name: 'custos', args: ssh }, gateway.child.pid!, SESSIONS);
+    const pid = gateway.child.pid!;
+    const sessions = await idleSessions({ name: 'custos', args: ssh }, pid, SESSIONS, () => process.kill(pid, 'SIGUSR2'));
     await gateway.stop();
     gateway = null;
 
@@ -134,11 +142,11 @@ spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
 }
 
 /** `custos start` in `dir` with its own custos.yaml: loopback listeners on free ports, `settings` over them. */
-async function startGateway(dir: string, settings: Record<string, unknown>): Promise<RunningGateway> {
+async function startGateway(dir: string, settings: Record<string, unknown>, nodeOptions: string[] = []): Promise<RunningGateway> {
   mkdirSync(dir, { recursive: true });
   const config = { listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0', kubernetes: '127.0.0.1:0', web: '127.0.0.1:0' }, ...settings };
   writeFileSync(join(dir, 'custos.yaml'), stringify(config));
-  const child = spawn(process.execPath, [join(REPO, 'bin/custos.js'), 'start'], { cwd: dir, env: withoutCustosVariables(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeOptions, join(REPO, 'bin/custos.js'), 'start'], { cwd: dir, env: withoutCustosVariables(), stdio: ['ignore', 'ignore', 'pipe'] });
   let logs = '';
   child.stderr!.on('data', (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-200_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,9 +1,8 @@
-import { PGlite } from '@electric-sql/pglite';
 import { PGLITE_GUCS, type PgliteSettings } from '../core/pglite-settings.js';
 
-/** PGlite's start-up parameters: its own defaults, then `-c name=value` for each setting. */
-export function pgliteStartParams(settings: PgliteSettings): string[] {
-  return [...PGlite.defaultStartParams, ...Object.entries(PGLITE_GUCS).flatMap(([key, guc]) => ['-c', `${guc}=${settings[key as keyof typeof PGLITE_GUCS]}`])];
+/** PostgreSQL start-up parameters (`-c name=value`) for the settings, to follow PGlite's own. */
+export function pgliteMemoryParams(settings: PgliteSettings): string[] {
+  return Object.entries(PGLITE_GUCS).flatMap(([key, guc]) => ['-c', `${guc}=${settings[key as keyof typeof PGLITE_GUCS]}`]);
 }
 
 /**
