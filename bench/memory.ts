@@ -74,25 +74,12 @@ async function main(): Promise<void> {
     log(`idle SSH sessions: opening ${SESSIONS} through the embedded-store gateway`);
     gateway = await startGateway(embedded, {}, GC_ON_SIGNAL);
     const resources = join(temp.path, 'resources.yaml');
-    writeFileSync(
-      resources,
-      `kind: target
-name: bench
-spec:
-  protocol: ssh
-  address: 127.0.0.1:${sshd.port}
-  hostKey: ${sshd.hostKeyLine}
-  credentials: { privateKey: "file:${keys.upstream.privatePath}" }
----
-kind: role
-name: bench
-spec: { targets: { name: bench }, logins: [${sshd.user}] }
----
-kind: identity
-name: benchmarker
-spec: { roles: [bench], sshKeys: ["${keys.operator.publicLine}"] }
-`,
-    );
+    const documents = [
+      { kind: 'target', name: 'bench', spec: { protocol: 'ssh', address: `127.0.0.1:${sshd.port}`, hostKey: sshd.hostKeyLine, credentials: { privateKey: `file:${keys.upstream.privatePath}` } } },
+      { kind: 'role', name: 'bench', spec: { targets: { name: 'bench' }, logins: [sshd.user] } },
+      { kind: 'identity', name: 'benchmarker', spec: { roles: ['bench'], sshKeys: [keys.operator.publicLine] } },
+    ];
+    writeFileSync(resources, documents.map((document) => stringify(document)).join('---\n'));
     await custos(embedded, ['apply', '-f', resources]);
     const sshPort = gateway.addresses.ssh!.split(':').at(-1)!;
     const ssh = [
