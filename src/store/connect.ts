@@ -39,8 +39,6 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
 
 async function connectPglite(location: string, options: ConnectOptions): Promise<Database> {
   const { dataDir, settings } = parseLocation(location);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const lock = await acquireDirLock(dataDir);
   // Each driver loads only where it is used: the embedded store's worker thread never needs
   // node-postgres, a gateway on PostgreSQL never needs PGlite.
   const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
@@ -48,6 +46,8 @@ async function connectPglite(location: string, options: ConnectOptions): Promise
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const lock = await acquireDirLock(dataDir);
   let client: PGlite;
   try {
     setFlagsFromString(v8WasmFlags(settings));

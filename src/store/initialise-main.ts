@@ -10,8 +10,9 @@ const [url, options] = process.argv.slice(2) as [string, string];
 try {
   const database = await connectDatabase(url, JSON.parse(options) as object);
   await database.close();
+  process.exit(0);
 } catch (err) {
   const error = toStoreError(err);
-  process.stdout.write(`${JSON.stringify({ code: error.code, message: error.message })}\n`);
-  process.exitCode = 1;
+  // Exit once the line is out (a pipe is written asynchronously), whatever PGlite left open.
+  process.stdout.write(`${JSON.stringify({ code: error.code, message: error.message })}\n`, () => process.exit(1));
 }
