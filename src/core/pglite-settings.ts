@@ -19,8 +19,8 @@ export interface PgliteSettings {
   /**
    * Let V8 recompile hot WebAssembly functions with its optimizing compiler (TurboFan).
    * Off: V8's baseline compiler (Liftoff) only. TurboFan's compile memory stays in the
-   * process's malloc arenas after each tier-up (≈ 70 MiB at start, more under load) for
-   * ≈ 15% more PGlite throughput once warm.
+   * process's malloc arenas after each tier-up (70–100 MiB for an idle gateway, more under
+   * load) for 15–20% more PGlite throughput once warm.
    */
   optimizingCompiler: boolean;
 }
