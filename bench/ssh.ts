@@ -43,7 +43,6 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const LINE = 'custos benchmark output: the quick brown fox jumps over the lazy dog 0123456789';
 const BULK = `yes '${LINE}' | head -c ${BYTES}`;
 
-
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
 async function main(): Promise<void> {
