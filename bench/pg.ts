@@ -1,24 +1,38 @@
 /**
- * `npm run bench:pg` — PostgreSQL throughput through Custos, against baselines measured in
- * the same run on the same PostgreSQL:
+ * `npm run bench:pg` — PostgreSQL throughput and latency through Custos, against baselines
+ * measured in the same run on the same PostgreSQL.
  *
- *   pgbench -S -c 8 -j 2 -T 15   in simple and prepared modes
- *   direct            → PostgreSQL itself
- *   pgbouncer         → Debian's pgbouncer, session mode (captures nothing)
- *   node pipe         → a bare Node socket pipe in its own process (no parsing, no capture):
- *                       the ceiling for any proxy written in Node on this machine
- *   custos (pglite)   → the gateway with capture on, embedded store
- *   custos (postgres) → the gateway with capture on, PostgreSQL store (a database on the same server)
+ * Throughput, `pgbench -S -c 8 -j 2 -T 15` in simple and prepared modes:
+ *   direct                   → PostgreSQL itself
+ *   pgbouncer                → Debian's pgbouncer, session mode (captures nothing)
+ *   node pipe                → a bare Node socket pipe in its own process (no parsing, no
+ *                              capture): the ceiling for any proxy written in Node here
+ *   custos (pglite)          → the gateway with capture on, embedded store
+ *   custos (postgres)        → the gateway with capture on, PostgreSQL store (a database on
+ *                              the same server)
+ * and over TLS from the client, as clients really connect (the database side stays plain):
+ *   pgbouncer (tls)          → pgbouncer with client_tls_sslmode = require
+ *   node tls pipe            → a bare Node pipe in its own process that answers SSLRequest,
+ *                              terminates TLS and pipes plain bytes to PostgreSQL: the floor
+ *                              for any Node TLS proxy
+ *   custos (pglite, tls) / custos (postgres, tls)
+ *
+ * Latency, `pgbench -S -c 1 -T 10` (one client, one statement per transaction): average, p50
+ * and p99 per statement from pgbench's per-transaction log, direct and through pgbouncer,
+ * the node pipes and Custos, and what each adds over direct.
  *
  * It prints TPS and ratios, and checks that the statements Custos captured equal the
- * transactions pgbench processed. Not a test: numbers depend on the machine.
- * BENCH_SECONDS (default 15) and BENCH_CLIENTS (default 8) override the run; BENCH_ROUNDS
- * (default 1) repeats every measurement, in reverse order every other round, and reports
- * means — on a shared, noisy machine the baseline drifts between runs.
+ * transactions pgbench processed, for every Custos run. Not a test: numbers depend on the
+ * machine. BENCH_SECONDS (default 15), BENCH_CLIENTS (default 8) and BENCH_LATENCY_SECONDS
+ * (default 10) override the runs; BENCH_ROUNDS (default 1) repeats every throughput
+ * measurement, in reverse order every other round, and reports means — on a shared, noisy
+ * machine the baseline drifts between runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { ensureSelfSignedTls } from '../src/core/generated-keys.js';
 import { requireBinary } from '../test/helpers/binaries.js';
 import { startTestGateway, type TestGateway } from '../test/helpers/gateway.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -31,35 +45,70 @@ import { runOperation } from '../src/admin/operations.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const MODES = ['simple', 'prepared'] as const;
 const SELECT_PREFIX = 'SELECT abalance FROM pgbench_accounts WHERE aid = ';
+const AIM_ADDED_P50_US = 100;
+const AIM_VS_PIPE = 0.9;
+const AIM_VS_BOUNCER_TLS = 0.8;
 
 interface Run {
   tps: number;
   processed: number;
+  /** Per-transaction latencies in µs (latency runs only). */
+  latencies?: number[];
+}
+
+interface Target {
+  port: number;
+  user: string;
+  password?: string;
+  tls: boolean;
+}
+
+interface Path {
+  name: string;
+  target: Target;
+  /** The gateway behind this path, whose capture is checked after each run. */
+  gateway?: { instance: TestGateway; store: string };
+}
+
+interface Server {
+  port: number;
+  stop(): Promise<void>;
 }
 
 async function main(): Promise<void> {
   const pgbench = requireBinary('pgbench', 'apt-get install -y postgresql-client');
   const pgbouncerBin = requireBinary('pgbouncer', 'apt-get install -y pgbouncer');
   process.env.CUSTOS_TEST_STORE_TEMPLATE ??= await ensureStoreTemplate();
+  const load = loadavg().map((value) => value.toFixed(2)).join(', ');
 
-  log(`starting PostgreSQL (pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS})`);
+  log(`starting PostgreSQL (pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS}; load average ${load})`);
   const pg = await startPostgres({ users: [{ name: 'bench', auth: 'trust', superuser: true }], databases: ['bench', 'custos_store'] });
   const cleanups: Array<() => Promise<void> | void> = [() => pg.stop()];
   try {
     const init = spawnSync(pgbench, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'bench', 'bench'], { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
 
-    const bouncer = await startPgbouncer(pgbouncerBin, pg.port);
-    cleanups.push(bouncer.stop);
-    const pipe = await startNodePipe(pg.port);
-    cleanups.push(pipe.stop);
+    const certs = makeTempDir('cbtls-');
+    cleanups.push(() => certs.remove());
+    const tls = { cert: join(certs.path, 'server.crt'), key: join(certs.path, 'server.key'), ca: join(certs.path, 'ca.crt') };
+    await ensureSelfSignedTls(tls, ['127.0.0.1']);
+
+    const servers: Record<string, Server> = {
+      pgbouncer: await startPgbouncer(pgbouncerBin, pg.port, null),
+      'pgbouncer (tls)': await startPgbouncer(pgbouncerBin, pg.port, tls),
+      'node pipe': await startNodePipe(pg.port, null),
+      'node tls pipe': await startNodePipe(pg.port, tls),
+    };
+    for (const server of Object.values(servers)) cleanups.push(server.stop);
 
     const gateways: Record<string, TestGateway> = {};
     for (const store of ['pglite', 'postgres'] as const) {
       const gateway = await startTestGateway({
         ...(store === 'postgres' ? { storeUrl: pg.url('bench', 'custos_store') } : {}),
+        // Plaintext allowed for the plain rows; TLS clients get TLS as they would by default.
         settings: { listen: { postgres: '127.0.0.1:0', web: 'off' }, postgres: { allowPlaintext: true }, log: { level: 'warn' } },
       });
       cleanups.push(() => gateway.stop());
@@ -93,27 +142,39 @@ spec: { kind: human }
       tokens[store] = ((await runOperation({ store: gateway.gateway.store, actor: 'bench', config: gateway.config }, 'token.create', { identity: 'bencher', ttl: '2h' })) as { token: string }).token;
     }
 
-    const results: Record<string, Record<string, Run>> = {};
+    const plain = (port: number): Target => ({ port, user: 'bench', tls: false });
+    const custos = (store: string, tlsOn: boolean): Path => ({
+      name: `custos (${store}${tlsOn ? ', tls' : ''})`,
+      target: { port: gateways[store]!.address('postgres').port, user: 'bencher', password: tokens[store]!, tls: tlsOn },
+      gateway: { instance: gateways[store]!, store },
+    });
+    const paths: Path[] = [
+      { name: 'direct', target: plain(pg.port) },
+      { name: 'pgbouncer', target: plain(servers.pgbouncer!.port) },
+      { name: 'node pipe', target: plain(servers['node pipe']!.port) },
+      custos('pglite', false),
+      custos('postgres', false),
+      { name: 'pgbouncer (tls)', target: { ...plain(servers['pgbouncer (tls)']!.port), tls: true } },
+      { name: 'node tls pipe', target: { ...plain(servers['node tls pipe']!.port), tls: true } },
+      custos('pglite', true),
+      custos('postgres', true),
+    ];
+
     const checks: string[] = [];
+    const measure = async (path: Path, mode: string, shape: Shape): Promise<Run> => {
+      const since = new Date();
+      const run = await runPgbench(pgbench, mode, path.target, shape);
+      if (path.gateway) checks.push(await checkCapture(path.gateway.instance, `${mode} ${shape.clients === 1 ? 'latency' : ''}`.trim(), path.name, since, run));
+      return run;
+    };
+
+    const results: Record<string, Record<string, Run>> = {};
+    const throughput: Shape = { clients: CLIENTS, threads: 2, seconds: SECONDS };
     for (const mode of MODES) {
       results[mode] = {};
-      const paths: Array<{ name: string; run: () => Promise<Run> }> = [
-        { name: 'direct', run: () => runPgbench(pgbench, mode, { port: pg.port, user: 'bench' }) },
-        { name: 'pgbouncer', run: () => runPgbench(pgbench, mode, { port: bouncer.port, user: 'bench' }) },
-        { name: 'node pipe', run: () => runPgbench(pgbench, mode, { port: pipe.port, user: 'bench' }) },
-        ...Object.entries(gateways).map(([store, gateway]) => ({
-          name: `custos (${store})`,
-          run: async () => {
-            const since = new Date();
-            const run = await runPgbench(pgbench, mode, { port: gateway.address('postgres').port, user: 'bencher', password: tokens[store]! });
-            checks.push(await checkCapture(gateway, mode, store, since, run));
-            return run;
-          },
-        })),
-      ];
       for (let round = 0; round < ROUNDS; round++) {
         for (const path of round % 2 === 0 ? paths : [...paths].reverse()) {
-          const run = await path.run();
+          const run = await measure(path, mode, throughput);
           const total = (results[mode][path.name] ??= { tps: 0, processed: 0 });
           total.tps += run.tps / ROUNDS;
           total.processed += run.processed;
@@ -121,16 +182,33 @@ spec: { kind: human }
       }
     }
 
-    print(results, checks);
+    log(`latency: pgbench -S -c 1 -T ${LATENCY_SECONDS}, simple mode`);
+    const latency: Record<string, Run> = {};
+    for (const path of paths) latency[path.name] = await measure(path, 'simple', { clients: 1, threads: 1, seconds: LATENCY_SECONDS, log: makeTempDir('cblat-') });
+
+    print(results, latency, checks, load);
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch((err) => log(`cleanup: ${(err as Error).message}`));
   }
 }
 
-async function runPgbench(pgbench: string, mode: string, target: { port: number; user: string; password?: string }): Promise<Run> {
-  const args = ['-n', '-S', '-M', mode, '-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, 'bench'];
+interface Shape {
+  clients: number;
+  threads: number;
+  seconds: number;
+  /** Write pgbench's per-transaction log here, read the latencies, then remove it. */
+  log?: { path: string; remove(): void };
+}
+
+async function runPgbench(pgbench: string, mode: string, target: Target, shape: Shape): Promise<Run> {
+  const args = [
+    '-n', '-S', '-M', mode, '-c', String(shape.clients), '-j', String(shape.threads), '-T', String(shape.seconds),
+    ...(shape.log ? ['--log', `--log-prefix=${join(shape.log.path, 'tx')}`] : []),
+    '-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, 'bench',
+  ];
+  const env = { ...process.env, PGPASSWORD: target.password ?? '', PGSSLMODE: target.tls ? 'require' : 'disable' };
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(pgbench, args, { env: { ...process.env, PGPASSWORD: target.password ?? '', PGSSLMODE: 'disable' } });
+    const child = spawn(pgbench, args, { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -141,12 +219,29 @@ async function runPgbench(pgbench: string, mode: string, target: { port: number;
   const tps = /tps = ([\d.]+)/.exec(stdout)?.[1];
   const processed = /number of transactions actually processed: (\d+)/.exec(stdout)?.[1];
   if (code !== 0 || !tps || !processed) throw new Error(`pgbench failed (${code}): ${stderr || stdout}`);
-  log(`  ${mode.padEnd(8)} port ${target.port}: ${Number(tps).toFixed(0)} tps`);
-  return { tps: Number(tps), processed: Number(processed) };
+  log(`  ${mode.padEnd(8)} -c ${shape.clients} port ${target.port}${target.tls ? ' tls' : ''}: ${Number(tps).toFixed(0)} tps`);
+  const run: Run = { tps: Number(tps), processed: Number(processed) };
+  if (shape.log) {
+    run.latencies = readTransactionLog(shape.log.path);
+    shape.log.remove();
+  }
+  return run;
+}
+
+/** Latencies (µs) from pgbench --log files: `client_id transaction_no time script_no epoch µs`, time in µs. */
+function readTransactionLog(dir: string): number[] {
+  const latencies: number[] = [];
+  for (const file of readdirSync(dir).filter((name) => name.startsWith('tx'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      const time = Number(line.split(' ')[2]);
+      if (line && Number.isFinite(time)) latencies.push(time);
+    }
+  }
+  return latencies.sort((a, b) => a - b);
 }
 
 /** Every transaction pgbench processed must be a captured SELECT (status ok), none extra. */
-async function checkCapture(gateway: TestGateway, mode: string, store: string, since: Date, run: Run): Promise<string> {
+async function checkCapture(gateway: TestGateway, mode: string, name: string, since: Date, run: Run): Promise<string> {
   const { store: db } = gateway.gateway;
   await waitFor(async () => (await db.sessions.list({ identity: 'bencher', state: 'live', limit: 1 })).length === 0, {
     timeoutMs: 120_000,
@@ -155,14 +250,22 @@ async function checkCapture(gateway: TestGateway, mode: string, store: string, s
   const counts = await db.queries.count({ identity: 'bencher', since, statementPrefix: SELECT_PREFIX });
   const captured = Object.values(counts).reduce((a, b) => a + b, 0);
   const ok = captured === run.processed && counts.ok === run.processed;
-  return `${ok ? 'OK  ' : 'FAIL'} ${mode.padEnd(8)} custos (${store}): captured ${captured} statements (${JSON.stringify(counts)}), pgbench processed ${run.processed}`;
+  return `${ok ? 'OK  ' : 'FAIL'} ${mode.padEnd(16)} ${name.padEnd(22)} captured ${captured} statements (${JSON.stringify(counts)}), pgbench processed ${run.processed}`;
 }
 
-async function startPgbouncer(binary: string, pgPort: number): Promise<{ port: number; stop(): Promise<void> }> {
+/** pgbouncer in session mode; with `tls`, clients must use TLS (client_tls_sslmode = require). */
+async function startPgbouncer(binary: string, pgPort: number, tls: { cert: string; key: string } | null): Promise<Server> {
   const dir = makeTempDir('cbnc-');
   const port = await freePort();
   const ini = join(dir.path, 'pgbouncer.ini');
   writeFileSync(join(dir.path, 'users.txt'), '"bench" ""\n');
+  const tlsLines = tls
+    ? ['client_tls_sslmode = require', `client_tls_cert_file = ${join(dir.path, 'server.crt')}`, `client_tls_key_file = ${join(dir.path, 'server.key')}`]
+    : [];
+  if (tls) {
+    writeFileSync(join(dir.path, 'server.crt'), readFileSync(tls.cert));
+    writeFileSync(join(dir.path, 'server.key'), readFileSync(tls.key), { mode: 0o600 });
+  }
   writeFileSync(
     ini,
     `[databases]
@@ -179,6 +282,7 @@ max_client_conn = 200
 default_pool_size = 50
 logfile = ${join(dir.path, 'pgbouncer.log')}
 pidfile = ${join(dir.path, 'pgbouncer.pid')}
+${tlsLines.join('\n')}
 `,
   );
   chmodSync(dir.path, 0o755);
@@ -189,6 +293,7 @@ pidfile = ${join(dir.path, 'pgbouncer.pid')}
   await waitFor(
     () =>
       new Promise<boolean>((resolve) => {
+        if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}); see ${join(dir.path, 'pgbouncer.log')}`);
         const probe = spawnSync('pg_isready', ['-h', '127.0.0.1', '-p', String(port)], { encoding: 'utf8' });
         resolve(probe.status === 0 || probe.status === 1);
       }),
@@ -204,18 +309,40 @@ pidfile = ${join(dir.path, 'pgbouncer.pid')}
   };
 }
 
-/** A bare TCP pipe in a separate Node process: what any Node proxy costs before it does any work. */
-async function startNodePipe(pgPort: number): Promise<{ port: number; stop(): Promise<void> }> {
+/**
+ * A bare pipe in a separate Node process: what any Node proxy costs before it does any work.
+ * With `tls` it first answers the client's SSLRequest with 'S' and terminates TLS, as a
+ * PostgreSQL proxy must, then pipes the plain bytes to PostgreSQL.
+ */
+async function startNodePipe(pgPort: number, tls: { cert: string; key: string } | null): Promise<Server> {
   const port = await freePort();
   const script = `const net = require('node:net');
-net.createServer((client) => {
+const tls = require('node:tls');
+const fs = require('node:fs');
+const context = ${tls ? `tls.createSecureContext({ cert: fs.readFileSync(${JSON.stringify(tls.cert)}), key: fs.readFileSync(${JSON.stringify(tls.key)}) })` : 'null'};
+function pipe(client, socket) {
   const upstream = net.connect(${pgPort}, '127.0.0.1');
-  client.setNoDelay(true);
+  socket.setNoDelay(true);
   upstream.setNoDelay(true);
   client.pipe(upstream).on('error', () => client.destroy());
   upstream.pipe(client).on('error', () => upstream.destroy());
   client.on('error', () => upstream.destroy());
   upstream.on('error', () => client.destroy());
+}
+net.createServer((socket) => {
+  if (!context) return pipe(socket, socket);
+  // SSLRequest: length 8, code 80877103. The client sends nothing more until it reads 'S'.
+  let head = Buffer.alloc(0);
+  const onData = (chunk) => {
+    head = Buffer.concat([head, chunk]);
+    if (head.length < 8) return;
+    socket.off('data', onData);
+    if (head.length !== 8 || head.readInt32BE(4) !== 80877103) return socket.destroy();
+    socket.write('S');
+    pipe(new tls.TLSSocket(socket, { isServer: true, secureContext: context }), socket);
+  };
+  socket.on('data', onData);
+  socket.on('error', () => socket.destroy());
 }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -232,25 +359,62 @@ net.createServer((client) => {
   };
 }
 
-function print(results: Record<string, Record<string, Run>>, checks: string[]): void {
-  const lines: string[] = ['', `pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS}${ROUNDS > 1 ? `, mean of ${ROUNDS} rounds` : ''} (TPS, and ratio to direct in the same run)`, ''];
+function print(results: Record<string, Record<string, Run>>, latency: Record<string, Run>, checks: string[], load: string): void {
+  const lines: string[] = [
+    '',
+    `pgbench -S -c ${CLIENTS} -j 2 -T ${SECONDS}${ROUNDS > 1 ? `, mean of ${ROUNDS} rounds` : ''} (TPS, and ratio to direct in the same run; load average at start ${load})`,
+    '',
+  ];
   const names = Object.keys(results[MODES[0]]!);
-  lines.push(['path'.padEnd(20), ...MODES.map((mode) => mode.padStart(20))].join(''));
+  lines.push(['path'.padEnd(24), ...MODES.map((mode) => mode.padStart(20))].join(''));
   for (const name of names) {
     const cells = MODES.map((mode) => {
       const run = results[mode]![name]!;
       const ratio = run.tps / results[mode]!.direct!.tps;
       return `${run.tps.toFixed(0).padStart(9)} ${`(${ratio.toFixed(2)}x)`.padStart(9)}`.padStart(20);
     });
-    lines.push([name.padEnd(20), ...cells].join(''));
+    lines.push([name.padEnd(24), ...cells].join(''));
   }
   lines.push('');
   for (const mode of MODES) {
+    const tps = (name: string) => results[mode]![name]!.tps;
     for (const name of names.filter((n) => n.startsWith('custos'))) {
-      const vsBouncer = results[mode]![name]!.tps / results[mode]!.pgbouncer!.tps;
-      const vsPipe = results[mode]![name]!.tps / results[mode]!['node pipe']!.tps;
-      lines.push(`${mode.padEnd(8)} ${name.padEnd(18)} vs pgbouncer: ${vsBouncer.toFixed(2)}x   vs node pipe: ${vsPipe.toFixed(2)}x`);
+      const overTls = name.endsWith(', tls)');
+      const [bouncer, pipe] = overTls ? ['pgbouncer (tls)', 'node tls pipe'] : ['pgbouncer', 'node pipe'];
+      lines.push(`${mode.padEnd(9)}${name.padEnd(24)}vs ${bouncer}: ${(tps(name) / tps(bouncer)).toFixed(2)}x   vs ${pipe}: ${(tps(name) / tps(pipe)).toFixed(2)}x`);
     }
+  }
+  lines.push('');
+  for (const mode of MODES) {
+    const tps = (name: string) => results[mode]![name]!.tps;
+    for (const name of names.filter((n) => n.startsWith('custos'))) {
+      const [baseline, aim] = name.endsWith(', tls)') ? ['pgbouncer (tls)', AIM_VS_BOUNCER_TLS] : ['node pipe', AIM_VS_PIPE];
+      const ratio = tps(name) / tps(baseline);
+      lines.push(`aim: ${mode} ${name} ≥ ${aim}x ${baseline}: ${ratio >= aim ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`);
+    }
+  }
+
+  const stats = (run: Run) => {
+    const values = run.latencies!;
+    const at = (q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))]!;
+    return { avg: values.reduce((a, b) => a + b, 0) / values.length, p50: at(0.5), p99: at(0.99) };
+  };
+  const direct = stats(latency.direct!);
+  lines.push(
+    '',
+    `pgbench -S -c 1 -T ${LATENCY_SECONDS} (simple): latency per statement, µs, from pgbench's per-transaction log`,
+    '',
+    `${'path'.padEnd(24)}${'avg'.padStart(8)}${'p50'.padStart(8)}${'p99'.padStart(8)}     added over direct: avg / p50 / p99`,
+  );
+  for (const [name, run] of Object.entries(latency)) {
+    const s = stats(run);
+    const added = name === 'direct' ? '' : `     ${[s.avg - direct.avg, s.p50 - direct.p50, s.p99 - direct.p99].map((v) => `${v >= 0 ? '+' : ''}${v.toFixed(0)}`).join(' / ')}`;
+    lines.push(`${name.padEnd(24)}${s.avg.toFixed(0).padStart(8)}${s.p50.toFixed(0).padStart(8)}${s.p99.toFixed(0).padStart(8)}${added}`);
+  }
+  lines.push('');
+  for (const name of Object.keys(latency).filter((n) => n.startsWith('custos') && !n.endsWith(', tls)'))) {
+    const added = stats(latency[name]!).p50 - direct.p50;
+    lines.push(`aim: ${name} adds ≤ ${AIM_ADDED_P50_US} µs p50 per statement over direct: ${added <= AIM_ADDED_P50_US ? 'met' : 'NOT met'} (+${added.toFixed(0)} µs)`);
   }
   lines.push('', 'capture check:', ...checks.map((check) => `  ${check}`), '');
   process.stdout.write(lines.join('\n'));

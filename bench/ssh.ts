@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ import { makeKeyPair } from '../test/helpers/ssh-keys.js';
 import { startSshd } from '../test/helpers/sshd.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { idleSessions, settle, type Endpoint } from './idle-sessions.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -63,12 +64,6 @@ function writePayload(path: string, payload: Payload): void {
     written += writeSync(fd, block, 0, take);
   }
   closeSync(fd);
-}
-
-interface Endpoint {
-  name: string;
-  /** ssh arguments up to (and including) user@host. */
-  args: string[];
 }
 
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -288,62 +283,6 @@ async function echoLatency(endpoint: Endpoint): Promise<{ p50: number; p99: numb
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
   return { p50: at(0.5), p99: at(0.99) };
-}
-
-/** Opens `count` idle interactive sessions and measures the gateway's resident memory. */
-async function idleSessions(endpoint: Endpoint, gatewayPid: number, count: number) {
-  // Anonymous memory only: file-backed pages (the node binary, libraries) come and go with
-  // the machine's memory pressure.
-  const rss = () => Number(/RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${gatewayPid}/status`, 'utf8'))![1]) * 1024;
-  const clients: ChildProcess[] = [];
-  // The baseline already has 20 sessions open: code paths warmed up, and the start-up
-  // garbage that an idle process keeps (no allocation, no GC) collected by their traffic.
-  await openIdle(endpoint, clients, 20);
-  const rssBefore = await stableRss(rss);
-  try {
-    for (let opened = 0; opened < count; opened += 20) await openIdle(endpoint, clients, Math.min(20, count - opened));
-    const rssWith = await stableRss(rss);
-    return { sessions: count, rssBefore, rssWith, perSessionBytes: Math.round((rssWith - rssBefore) / count) };
-  } finally {
-    for (const client of clients) client.kill();
-  }
-}
-
-async function openIdle(endpoint: Endpoint, clients: ChildProcess[], count: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: count }, () => {
-      const child = spawn(SSH, ['-tt', ...endpoint.args, 'echo IDLE-READY; exec sleep 3600'], { stdio: ['pipe', 'pipe', 'ignore'] });
-      clients.push(child);
-      return new Promise<void>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('IDLE-READY')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`an idle session ended (${code})`)));
-      });
-    }),
-  );
-}
-
-/**
- * Memory once it has stopped moving: V8 shrinks an idle heap in steps some seconds after
- * activity ends, so this waits for 10 samples (one a second) within 512 KiB of each other.
- */
-async function stableRss(read: () => number): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 120; i++) {
-    await settle(1000);
-    samples.push(read());
-    const last = samples.slice(-10);
-    if (last.length === 10 && Math.max(...last) - Math.min(...last) < 512 * 1024) break;
-  }
-  log(`  memory samples (MiB): ${samples.map((b) => (b / 1024 / 1024).toFixed(0)).join(' ')}`);
-  return samples.at(-1)!;
-}
-
-function settle(ms = 1000): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -53,4 +53,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd, env: { CUSTOS_LISTEN_SSH: 'nowhere' } })).toThrow(/listen\.ssh: expected host:port/);
     expect(() => loadConfig({ cwd, env: {}, file: 'missing.yaml' })).toThrow(/does not exist/);
   });
+
+  it('sizes the embedded store from store.pglite.* and CUSTOS_STORE_PGLITE_*, carried in the store URL', () => {
+    const cwd = tempCwd();
+    writeFileSync(join(cwd, 'custos.yaml'), 'store:\n  pglite:\n    sharedBuffers: 32MB\n    optimizingCompiler: true\n');
+    const config = loadConfig({ cwd, env: { CUSTOS_STORE_PGLITE_WORK_MEM: '2MB' } });
+    expect(config.store.url).toBe(`pglite://${join(cwd, 'custos-data', 'store')}?sharedBuffers=32MB&workMem=2MB&optimizingCompiler=true`);
+  });
+
+  it('refuses a size PostgreSQL would not read, and store.pglite with a PostgreSQL store', () => {
+    const cwd = tempCwd();
+    expect(() => loadConfig({ cwd, env: { CUSTOS_STORE_PGLITE_SHARED_BUFFERS: '16mb' } })).toThrow(/store\.pglite\.sharedBuffers: expected a size such as 16MB/);
+    expect(() => loadConfig({ cwd, env: { CUSTOS_STORE_URL: 'postgres://db/custos', CUSTOS_STORE_PGLITE_SHARED_BUFFERS: '16MB' } })).toThrow(
+      /store\.pglite: applies to the embedded store only/,
+    );
+  });
 });

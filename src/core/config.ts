@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
 import { isDuration, parseDuration } from './duration.js';
 import { parseHostPort } from './listener.js';
+import { MEMORY_SIZE, PGLITE_DEFAULTS, withPgliteSettings } from './pglite-settings.js';
 
 /**
  * Server settings (custos.yaml). Resources — targets, identities, roles — are not here:
@@ -46,6 +47,10 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'dataDir', env: 'CUSTOS_DATA_DIR', type: 'string', default: './custos-data' },
   { path: 'nodeName', env: 'CUSTOS_NODE_NAME', type: 'string', default: 'the host name' },
   { path: 'store.url', env: 'CUSTOS_STORE_URL', type: 'string', default: 'pglite://<dataDir>/store' },
+  { path: 'store.pglite.sharedBuffers', env: 'CUSTOS_STORE_PGLITE_SHARED_BUFFERS', type: 'string', default: PGLITE_DEFAULTS.sharedBuffers },
+  { path: 'store.pglite.workMem', env: 'CUSTOS_STORE_PGLITE_WORK_MEM', type: 'string', default: PGLITE_DEFAULTS.workMem },
+  { path: 'store.pglite.maintenanceWorkMem', env: 'CUSTOS_STORE_PGLITE_MAINTENANCE_WORK_MEM', type: 'string', default: PGLITE_DEFAULTS.maintenanceWorkMem },
+  { path: 'store.pglite.optimizingCompiler', env: 'CUSTOS_STORE_PGLITE_OPTIMIZING_COMPILER', type: 'boolean', default: String(PGLITE_DEFAULTS.optimizingCompiler) },
   { path: 'listen.ssh', env: 'CUSTOS_LISTEN_SSH', type: 'listen', default: '127.0.0.1:2222' },
   { path: 'listen.postgres', env: 'CUSTOS_LISTEN_POSTGRES', type: 'listen', default: '127.0.0.1:6432' },
   { path: 'listen.kubernetes', env: 'CUSTOS_LISTEN_KUBERNETES', type: 'listen', default: '127.0.0.1:8443' },
@@ -73,6 +78,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
 
 export const DEFAULT_SSH_NOTICE = 'custos: this session is recorded (session {sessionId})';
 
+const memorySize = z.string().regex(MEMORY_SIZE, 'expected a size such as 16MB (units kB, MB, GB)');
+
 const listenValue = z
   .string()
   .refine((text) => text === 'off' || isHostPort(text), { message: 'expected host:port or "off"' });
@@ -81,7 +88,21 @@ const fileSchema = z
   .object({
     dataDir: z.string().min(1),
     nodeName: z.string().min(1),
-    store: z.object({ url: z.string().regex(/^(pglite:\/\/|postgres(ql)?:\/\/)/, 'expected pglite://DIR or postgres://…') }).partial().strict(),
+    store: z
+      .object({
+        url: z.string().regex(/^(pglite:\/\/|postgres(ql)?:\/\/)/, 'expected pglite://DIR or postgres://…'),
+        pglite: z
+          .object({
+            sharedBuffers: memorySize,
+            workMem: memorySize,
+            maintenanceWorkMem: memorySize,
+            optimizingCompiler: z.boolean(),
+          })
+          .partial()
+          .strict(),
+      })
+      .partial()
+      .strict(),
     listen: z
       .object({ ssh: listenValue, postgres: listenValue, kubernetes: listenValue, web: listenValue })
       .partial()
@@ -165,12 +186,15 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
     return chosen === 'off' ? null : chosen;
   };
   const storeUrl = file.store?.url ?? `pglite://${inData('store')}`;
+  if (file.store?.pglite && !storeUrl.startsWith('pglite://')) {
+    throw new ConfigError('config_invalid', `${source}: store.pglite: applies to the embedded store only, and store.url is not pglite://`);
+  }
   const tlsGiven = Boolean(file.tls?.cert || file.tls?.key);
   return {
     source,
     dataDir,
     nodeName: file.nodeName ?? hostname(),
-    store: { url: storeUrl.startsWith('pglite://') ? `pglite://${resolve(cwd, storeUrl.slice('pglite://'.length))}` : storeUrl },
+    store: { url: storeUrl.startsWith('pglite://') ? withPgliteSettings(`pglite://${resolve(cwd, storeUrl.slice('pglite://'.length))}`, file.store?.pglite ?? {}) : storeUrl },
     listen: {
       ssh: listen(file.listen?.ssh, '127.0.0.1:2222'),
       postgres: listen(file.listen?.postgres, '127.0.0.1:6432'),

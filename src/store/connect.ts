@@ -1,14 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
+import { setFlagsFromString } from 'node:v8';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './db.js';
 import { StoreError } from './errors.js';
 import { acquireDirLock } from './dir-lock.js';
 import { MIGRATIONS_FOLDER } from './migrations-folder.js';
+import { parsePgliteLocation } from '../core/pglite-settings.js';
+import { pgliteMemoryParams, v8WasmFlags } from './pglite-options.js';
 import * as schema from './schema/index.js';
 import type { ControlChannel } from '../core/control-notice.js';
 import { pgliteControlChannel, postgresControlChannel } from './control-listener.js';
@@ -43,12 +41,21 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   return storeKindOf(url) === 'pglite' ? connectPglite(url.slice('pglite://'.length), options) : connectPostgres(url, options);
 }
 
-async function connectPglite(dataDir: string, options: ConnectOptions): Promise<Database> {
+async function connectPglite(location: string, options: ConnectOptions): Promise<Database> {
+  const { dataDir, settings } = parseLocation(location);
+  // Each driver loads only where it is used: the embedded store's worker thread never needs
+  // node-postgres, a gateway on PostgreSQL never needs PGlite.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const lock = await acquireDirLock(dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create({ dataDir });
+    setFlagsFromString(v8WasmFlags(settings));
+    client = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...pgliteMemoryParams(settings)] });
   } catch (err) {
     await lock.release();
     throw new StoreError('unavailable', `cannot open the embedded store in ${dataDir}: ${(err as Error).message}`, { cause: err });
@@ -77,8 +84,18 @@ async function connectPglite(dataDir: string, options: ConnectOptions): Promise<
   };
 }
 
+/** The directory and memory settings of a `pglite://DIR?…` location (the part after the scheme). */
+export function parseLocation(location: string): ReturnType<typeof parsePgliteLocation> {
+  try {
+    return parsePgliteLocation(location);
+  } catch (err) {
+    throw new StoreError('invalid', (err as Error).message);
+  }
+}
+
 async function connectPostgres(url: string, options: ConnectOptions): Promise<Database> {
   if (options.migrate !== false) await migratePostgres(url);
+  const [{ default: pg }, { drizzle: drizzlePg }] = await Promise.all([import('pg'), import('drizzle-orm/node-postgres')]);
   const pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'custos' });
   pool.on('error', () => {
     // An idle client died (server restart); the pool replaces it on next use.
@@ -103,6 +120,11 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Da
 
 /** Migrations under a session advisory lock, so gateways sharing a store migrate once. */
 async function migratePostgres(url: string): Promise<void> {
+  const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
   const client = new pg.Client({ connectionString: url, application_name: 'custos-migrate' });
   try {
     await client.connect();

@@ -1,10 +1,11 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { ControlChannel, ControlNotice } from '../core/control-notice.js';
-import { redactUrl, type ConnectOptions } from './connect.js';
+import { startModuleWorker } from '../core/worker-thread.js';
+import { parseLocation, redactUrl, type ConnectOptions } from './connect.js';
 import { StoreError } from './errors.js';
+import { initialiseInChildProcess } from './initialise-process.js';
 import { REPOSITORY_NAMES, type Repositories } from './repositories/index.js';
 import { measureHealth, type Store } from './store-api.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -22,6 +23,7 @@ interface Pending {
  * closed rather than carry on without a store.
  */
 export async function openWorkerStore(url: string, options: ConnectOptions): Promise<Store> {
+  if (options.migrate !== false && !isInitialised(url)) await initialiseInChildProcess(url, options);
   const worker = startWorker({ url, options });
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -112,12 +114,14 @@ export async function openWorkerStore(url: string, options: ConnectOptions): Pro
   };
 }
 
+function isInitialised(url: string): boolean {
+  return existsSync(join(parseLocation(url.slice('pglite://'.length)).dataDir, 'PG_VERSION'));
+}
+
+// The worker's own V8 heap: it holds messages in flight and query results, never much at
+// once. V8's default young generation (up to 3 × 16 MiB) would sit mostly empty.
+const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 function startWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker-host.js', import.meta.url), { workerData: init });
-  // Running from TypeScript sources (tests, tsx): register tsx in the worker, then load it.
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./worker-host.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return startModuleWorker(new URL('./worker-host.js', import.meta.url), init, { resourceLimits: WORKER_RESOURCE_LIMITS });
 }
