@@ -174,7 +174,8 @@ function allowed(allowing: Candidate[], now: Date, reason: string): Decision {
   const chosen = standing.length > 0 ? standing : allowing;
   const ttlMs = Math.min(...chosen.map((c) => parseDuration(c.role.spec.maxSessionTTL)));
   let expiresAt = new Date(now.getTime() + ttlMs);
-  const grant = chosen.find((c) => c.grant !== null)?.grant ?? null;
+  // Of several grants that allow, the one lasting longest: the session is not cut short needlessly.
+  const grant = chosen.reduce<Grant | null>((best, c) => (c.grant && (!best || c.grant.expiresAt > best.expiresAt) ? c.grant : best), null);
   if (grant && grant.expiresAt < expiresAt) expiresAt = grant.expiresAt;
   return {
     allow: true,

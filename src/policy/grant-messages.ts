@@ -22,5 +22,5 @@ export function grantEndMessage(grant: GrantName, end: { kind: 'expired'; at: Da
 
 /** The warning before a grant's end (SSH terminals show it as a `custos:` line). */
 export function grantEndingSoonMessage(grant: GrantName, until: Date, now: Date): string {
-  return `${underRequest(grant)} ends at ${until.toISOString()} (in ${formatDuration(Math.max(1000, until.getTime() - now.getTime()))}); this session will be closed then`;
+  return `${underRequest(grant)} ends at ${until.toISOString()} (in ${formatDuration(Math.max(1, Math.round((until.getTime() - now.getTime()) / 1000)) * 1000)}); this session will be closed then`;
 }

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lte, min, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db.js';
 import { StoreError } from '../errors.js';
-import { accessRequests, grants, queries, requestApprovals, sessions, tokens } from '../schema/index.js';
+import { accessRequests, grants, requestApprovals, sessions, tokens } from '../schema/index.js';
 import { appendEventsInTx, type AuditEventInput } from './audit.js';
 
 export type AccessRequestRow = typeof accessRequests.$inferSelect;
@@ -288,7 +288,8 @@ export function requestRepository(db: Db) {
           endReason: sessions.endReason,
           recordingSha256: sessions.recordingSha256,
           recordingPath: sessions.recordingPath,
-          statements: sql<number>`(select count(*)::int from ${queries} where ${queries.sessionId} = ${sessions.id})`,
+          // Correlated on the qualified outer column: inside the subquery an unqualified "id" is the statement's.
+          statements: sql<number>`(select count(*)::int from queries q where q.session_id = "sessions"."id")`,
         })
         .from(sessions)
         .where(eq(sessions.requestId, requestId))

@@ -1,0 +1,46 @@
+import type { TestGateway } from './gateway.js';
+import type { CliResult } from './cli.js';
+import { makeTempDir } from './temp-dir.js';
+
+/** The web API base URL of a gateway started by the test helpers. */
+export function webBase(gateway: Pick<TestGateway, 'address'>): string {
+  const { host, port } = gateway.address('web');
+  return `http://${host}:${port}`;
+}
+
+export interface IdentityCli {
+  /** `custos <args>` run as this identity (CUSTOS_TOKEN) against `gateway`'s web API. */
+  cli(args: string[]): Promise<CliResult>;
+  /** A JSON call to the API with this identity's bearer token. */
+  api<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  token: string;
+}
+
+/**
+ * Acting as an identity from "an operator's machine": the real CLI with the identity's token
+ * in CUSTOS_TOKEN and the gateway's web API in CUSTOS_GATEWAY (its own empty config home, so
+ * no stored login is read), and raw bearer calls to the same API.
+ */
+export function asIdentity(gateway: Pick<TestGateway, 'address' | 'cli'>, token: string, base = webBase(gateway)): IdentityCli {
+  const home = makeTempDir('cxdg-');
+  return {
+    token,
+    cli: (args) => gateway.cli(args, { env: { CUSTOS_TOKEN: token, CUSTOS_GATEWAY: base, XDG_CONFIG_HOME: home.path } }),
+    api: async (method, path, body) => {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : null) as never };
+    },
+  };
+}
+
+/** The request id `custos request create` printed (alone on its first line). */
+export function requestIdOf(result: CliResult): string {
+  const id = /^(req_[a-z0-9]+)$/m.exec(result.stdout)?.[1];
+  if (!id) throw new Error(`no request id in the output (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  return id;
+}
