@@ -35,8 +35,12 @@ export const requestOperations: Record<string, Operation> = {
     return { ...requestView(detail), sessions: await context.store.requests.sessionsUnder(detail.request.id) };
   },
 
+  /** Revokes, then waits (up to 5 s) for the live sessions under it to end wherever they run. */
   async 'requests.revoke'(context, args) {
-    return requestView(await requestsOf(context).revoke(osActor(context), stringArg(args, 'id'), optionalString(args, 'reason') ?? ''));
+    const requests = requestsOf(context);
+    const id = stringArg(args, 'id');
+    const done = requestView(await requests.revoke(osActor(context), id, optionalString(args, 'reason') ?? ''));
+    return { ...done, sessionsEnding: await requests.sessionsEnding(id) };
   },
 
   /** Refused with the reason (an OS user is no identity); here so the CLI can say why. */

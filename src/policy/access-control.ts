@@ -89,8 +89,8 @@ export class AccessControl {
       storedKey: Buffer.from(token.scramStoredKey, 'base64'),
       serverKey: Buffer.from(token.scramServerKey, 'base64'),
       reason: token.revokedAt
-        ? `token ${token.id} was revoked at ${token.revokedAt.toISOString()}`
-        : `token ${token.id} expired at ${token.expiresAt!.toISOString()}`,
+        ? tokenEnded(token, `was revoked at ${token.revokedAt.toISOString()}`)
+        : tokenEnded(token, `expired at ${token.expiresAt!.toISOString()}`),
     }));
   }
 

@@ -222,6 +222,22 @@ export class RequestService {
     return { expired, ended };
   }
 
+  /**
+   * After a revocation: waits (up to `waitMs`) for the live sessions under the request to
+   * end on whichever gateways hold them, and says how many ended and how many are still live.
+   */
+  async sessionsEnding(requestId: string, waitMs = 5000): Promise<{ ended: number; live: number }> {
+    const deadline = Date.now() + waitMs;
+    const before = (await this.store.requests.sessionsUnder(requestId)).filter((session) => session.state === 'live').map((session) => session.id);
+    let live = before;
+    while (live.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await this.store.requests.sessionsUnder(requestId);
+      live = now.filter((session) => session.state === 'live' && before.includes(session.id)).map((session) => session.id);
+    }
+    return { ended: before.length - live.length, live: live.length };
+  }
+
   nextDue(): Promise<Date | null> {
     return this.store.requests.nextDue();
   }

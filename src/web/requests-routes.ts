@@ -104,7 +104,8 @@ export function registerRequestRoutes(app: FastifyInstance, deps: { store: Store
       const done = await policyCall(() =>
         answer === 'approve' ? requests.approve(actor, id, reason) : answer === 'deny' ? requests.deny(actor, id, reason) : requests.revoke(actor, id, reason),
       );
-      return requestView(done);
+      if (answer !== 'revoke') return requestView(done);
+      return { ...requestView(done), sessionsEnding: await requests.sessionsEnding(id) };
     });
   }
 }

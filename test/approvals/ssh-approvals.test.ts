@@ -213,6 +213,7 @@ describe('just-in-time SSH access', () => {
     const session = await liveSessionOn('prod1');
     const revoked = await dan.cli(['request', 'revoke', id, '--reason', 'incident closed']);
     expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('1 live session under it ended');
     await term.waitFor(`custos: access under request ${id} (CHG-3003) was revoked by dan: incident closed`);
     await term.exited;
     const row = await closed(session.id);

@@ -151,8 +151,16 @@ export function registerRequest(program: Command): void {
     .requiredOption('--reason <text>', 'why (shown to the operators whose sessions end, kept in the audit log)')
     .action(async (id: string, options: { reason: string }, command: Command) => {
       const body = { reason: options.reason };
-      const done = await run<RequestWire>(command, { method: 'POST', path: `api/requests/${encodeURIComponent(id)}/revoke`, body }, 'requests.revoke', { id, ...body });
+      const done = await run<RequestWire & { sessionsEnding: { ended: number; live: number } }>(
+        command,
+        { method: 'POST', path: `api/requests/${encodeURIComponent(id)}/revoke`, body },
+        'requests.revoke',
+        { id, ...body },
+      );
       print(summary(done));
+      const { ended, live } = done.sessionsEnding;
+      if (ended || live) print(`${ended} live session${ended === 1 ? '' : 's'} under it ended${live ? `; ${live} not yet (their gateways have been told)` : ''}`);
+      if (live) process.exitCode = 1;
     });
 }
 
