@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayAnswer, mayRevoke, planRequest, type RequestActor, type RequestAsk, type RequestFacts } from './approval-rules.js';
+import { mayAnswer, mayRevoke, mayViewRequest, planRequest, type RequestActor, type RequestAsk, type RequestFacts } from './approval-rules.js';
 import type { Identity, Role, TargetRef } from './model.js';
 import { roleSpecSchema } from './resource-schemas.js';
 
@@ -67,6 +67,19 @@ describe('mayRevoke', () => {
   ];
   it.each(cases)('%s', (_name, facts, actor, ok) => {
     expect(mayRevoke(facts, actor).ok).toBe(ok);
+  });
+});
+
+describe('mayViewRequest', () => {
+  const row = { identityName: 'deploy-bot', requestedBy: 'alice', identityOwner: 'alice', approverRoles: ['approvers'] };
+  it.each([
+    ['the asker', alice, true],
+    ['the bot it is for', bot, true],
+    ['an approver', bob, true],
+    ['a bot holding an approver role', approverBot, false],
+    ['someone else', dave, false],
+  ] as Array<[string, Identity, boolean]>)('%s', (_name, viewer, visible) => {
+    expect(mayViewRequest(row, viewer)).toBe(visible);
   });
 });
 

@@ -71,6 +71,19 @@ export function mayRevoke(request: RequestFacts, actor: RequestActor): Verdict {
   return { ok: false, reason: `${identity.name} may not revoke request ${request.id}: only its requester, its approvers or an admin on the gateway host may` };
 }
 
+/**
+ * Who sees a request (and the sessions opened under it): the identity it is for, whoever
+ * asked, the owner of the bot it is for, and every human who may answer it. (Auditors —
+ * viewer `audit` or `sessions: all` — and admins on the gateway host see every request.)
+ */
+export function mayViewRequest(
+  request: { identityName: string; requestedBy: string; identityOwner: string | null; approverRoles: string[] },
+  viewer: Identity,
+): boolean {
+  if ([request.identityName, request.requestedBy, request.identityOwner].includes(viewer.name)) return true;
+  return viewer.kind === 'human' && viewer.roles.some((role) => request.approverRoles.includes(role));
+}
+
 function pendingText(missing: number): string {
   return missing > 0 ? `${missing} more approval${missing > 1 ? 's' : ''} needed` : 'no more approvals needed';
 }

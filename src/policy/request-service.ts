@@ -3,7 +3,7 @@ import type { AuditEventInput } from '../store/repositories/audit.js';
 import type { AccessRequestRow, GrantRow, RequestDetail, RequestState } from '../store/repositories/requests.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import { actorName, mayAnswer, mayRevoke, planRequest, type RequestActor, type RequestFacts } from './approval-rules.js';
+import { actorName, mayAnswer, mayRevoke, mayViewRequest, planRequest, type RequestActor, type RequestFacts } from './approval-rules.js';
 import { PolicyError } from './errors.js';
 import { toIdentity, toRole, toTargetRef } from './identity.js';
 import { newId } from './ids.js';
@@ -176,9 +176,8 @@ export class RequestService {
   /** One request, if the actor may see it. */
   async show(actor: RequestActor, id: string): Promise<RequestDetail> {
     const detail = await this.detail(id);
-    if (actor.kind === 'identity') {
-      const scope = await this.scopeOf(actor.identity);
-      if (scope && !visible(detail.request, scope)) throw new PolicyError('not_found', `no request ${id}`);
+    if (actor.kind === 'identity' && !(await this.seesEverything(actor.identity)) && !mayViewRequest(detail.request, await this.current(actor.identity))) {
+      throw new PolicyError('not_found', `no request ${id}`);
     }
     return detail;
   }
@@ -346,11 +345,16 @@ export class RequestService {
     return rows.sort((a, b) => identity.roles.indexOf(a.name) - identity.roles.indexOf(b.name)).map(toRole);
   }
 
-  /** What an identity may see: null for everything (auditors), else its own and what it may approve. */
+  /** Auditors (viewer `audit`, or `sessions: all`) see every request. */
+  private async seesEverything(identity: Identity): Promise<boolean> {
+    const rights = viewerRights(await this.rolesOf(await this.current(identity)));
+    return rights.audit || rights.sessions === 'all';
+  }
+
+  /** What an identity may see (mayViewRequest, as a store filter): null for everything. */
   private async scopeOf(identity: Identity): Promise<{ identities: string[]; approverRoles: string[] } | null> {
+    if (await this.seesEverything(identity)) return null;
     const current = await this.current(identity);
-    const rights = viewerRights(await this.rolesOf(current));
-    if (rights.audit || rights.sessions === 'all') return null;
     return { identities: [current.name], approverRoles: current.kind === 'human' ? current.roles : [] };
   }
 
@@ -398,13 +402,6 @@ export function facts(detail: RequestDetail): RequestFacts {
     approverRoles: request.approverRoles,
     approvedBy: detail.approvals.filter((approval) => approval.decision === 'approve').map((approval) => approval.approverName),
   };
-}
-
-function visible(request: AccessRequestRow, scope: { identities: string[]; approverRoles: string[] }): boolean {
-  return (
-    scope.identities.some((name) => name === request.identityName || name === request.requestedBy || name === request.identityOwner) ||
-    request.approverRoles.some((role) => scope.approverRoles.includes(role))
-  );
 }
 
 function parseRequestDuration(text: string): number {
