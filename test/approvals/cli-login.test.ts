@@ -1,8 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOperation } from '../../src/admin/operations.js';
-import { webBase } from '../helpers/approvals.js';
+import { applyResources, tokenFor, webBase } from '../helpers/approvals.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -14,15 +13,7 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 let tg: TestGateway;
 let token: string;
 const home = makeTempDir('cxdg-');
-
-beforeAll(async () => {
-  tg = await startTestGateway();
-  const op = (name: string, args: Record<string, unknown>) => runOperation({ store: tg.gateway.store, actor: 'test', config: tg.config }, name, args);
-  await op('apply', {
-    files: [
-      {
-        source: 'test.yaml',
-        text: `
+const RESOURCES = `
 kind: target
 name: db
 spec: { protocol: postgres, address: "127.0.0.1:5432" }
@@ -34,11 +25,12 @@ spec: { targets: { name: db }, dbUsers: [app], requireApproval: { approvers: [ga
 kind: identity
 name: asker
 spec: { kind: human, roles: [gated] }
-`,
-      },
-    ],
-  });
-  token = ((await op('token.create', { identity: 'asker', ttl: '1h' })) as { token: string }).token;
+`;
+
+beforeAll(async () => {
+  tg = await startTestGateway();
+  await applyResources(tg, RESOURCES);
+  token = await tokenFor(tg, 'asker');
 });
 afterAll(async () => {
   await tg?.stop();

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOperation } from '../../src/admin/operations.js';
-import { asIdentity, requestIdOf, type IdentityCli } from '../helpers/approvals.js';
+import { asIdentity, requestIdOf, tokenFor, type IdentityCli } from '../helpers/approvals.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 import { makeKeyPair } from '../helpers/ssh-keys.js';
@@ -20,8 +19,7 @@ let erin: IdentityCli;
 let carolBot: IdentityCli;
 
 const store = () => f.gateway.gateway.store;
-const op = (name: string, args: Record<string, unknown>) => runOperation({ store: store(), actor: 'test', config: f.gateway.config }, name, args);
-const tokenOf = async (identity: string) => ((await op('token.create', { identity, ttl: '1h' })) as { token: string }).token;
+const tokenOf = (identity: string) => tokenFor(f.gateway, identity);
 
 beforeAll(async () => {
   f = await startSshFixture();

@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOperation } from '../../src/admin/operations.js';
 import { createLogger } from '../../src/core/logger.js';
 import { WebhookNotifier } from '../../src/core/webhook.js';
 import type { RequestActor } from '../../src/policy/approval-rules.js';
 import { toIdentity } from '../../src/policy/identity.js';
+import { applyResources } from '../helpers/approvals.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -66,11 +66,9 @@ describe('notifications.webhook', () => {
   beforeAll(async () => {
     hook = await receiver();
     tg = await startTestGateway({ settings: { notifications: { webhook: hook.url }, requests: { expireAfter: '2s' } } });
-    await runOperation({ store: tg.gateway.store, actor: 'test', config: tg.config }, 'apply', {
-      files: [
-        {
-          source: 'test.yaml',
-          text: `
+    await applyResources(
+      tg,
+      `
 kind: target
 name: db
 spec: { protocol: postgres, address: "127.0.0.1:5432" }
@@ -91,9 +89,7 @@ kind: identity
 name: boss
 spec: { kind: human, roles: [approvers] }
 `,
-        },
-      ],
-    });
+    );
   });
   afterAll(async () => {
     await tg?.stop();

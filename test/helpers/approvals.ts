@@ -1,3 +1,4 @@
+import { runOperation } from '../../src/admin/operations.js';
 import type { TestGateway } from './gateway.js';
 import type { CliResult } from './cli.js';
 import { makeTempDir } from './temp-dir.js';
@@ -43,4 +44,19 @@ export function requestIdOf(result: CliResult): string {
   const id = /^(req_[a-z0-9]+)$/m.exec(result.stdout)?.[1];
   if (!id) throw new Error(`no request id in the output (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   return id;
+}
+
+/** An admin operation run in the gateway's process as the actor `test`. */
+export function adminOp(gateway: Pick<TestGateway, 'gateway' | 'config'>) {
+  return (name: string, args: Record<string, unknown>) => runOperation({ store: gateway.gateway.store, actor: 'test', config: gateway.config }, name, args);
+}
+
+/** A fresh token (1h) for an identity. */
+export async function tokenFor(gateway: Pick<TestGateway, 'gateway' | 'config'>, identity: string): Promise<string> {
+  return ((await adminOp(gateway)('token.create', { identity, ttl: '1h' })) as { token: string }).token;
+}
+
+/** Applies resources (YAML documents) as the actor `test`. */
+export async function applyResources(gateway: Pick<TestGateway, 'gateway' | 'config'>, yaml: string): Promise<void> {
+  await adminOp(gateway)('apply', { files: [{ source: 'test.yaml', text: yaml }] });
 }

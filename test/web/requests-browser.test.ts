@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOperation } from '../../src/admin/operations.js';
-import { asIdentity, type IdentityCli } from '../helpers/approvals.js';
+import { asIdentity, tokenFor, type IdentityCli } from '../helpers/approvals.js';
 import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser.js';
 import { startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 import { waitFor } from '../helpers/wait.js';
@@ -52,10 +51,8 @@ kind: identity
 name: approver
 spec: { kind: human, roles: [approvers] }
 `);
-  const op = (name: string, args: Record<string, unknown>) => runOperation({ store: f.gateway.gateway.store, actor: 'test', config: f.gateway.config }, name, args);
-  const token = async (identity: string) => ((await op('token.create', { identity, ttl: '1h' })) as { token: string }).token;
-  alice = asIdentity(f.gateway, await token('alice'));
-  approverToken = await token('approver');
+  alice = asIdentity(f.gateway, await tokenFor(f.gateway, 'alice'));
+  approverToken = await tokenFor(f.gateway, 'approver');
   const { host, port } = f.gateway.address('web');
   base = `http://${host}:${port}`;
   browser = await launchBrowser();

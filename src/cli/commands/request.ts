@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
+import type { RequestView } from '../../policy/request-service.js';
+import type { SessionUnderRequest } from '../../store/repositories/requests.js';
 import { CliError } from '../errors.js';
 import { callApi } from '../gateway-api.js';
 import { identityApi } from '../identity-api.js';
@@ -7,35 +9,11 @@ import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
 import { formatTable, shortTime } from '../table.js';
 
-/** A request as the API and the admin socket return it (dates as ISO strings). */
-interface RequestWire {
-  id: string;
-  state: string;
-  identityName: string;
-  identityKind: string;
-  identityOwner: string | null;
-  requestedBy: string;
-  target: string;
-  protocol: string;
-  login: string | null;
-  dbUser: string | null;
-  kubeGroup: string | null;
-  role: string;
-  reason: string;
-  ticket: string | null;
-  duration: string;
-  startsAt: string | null;
-  approvalsRequired: number;
-  approverRoles: string[];
-  createdAt: string;
-  expiresAt: string;
-  closedAt: string | null;
-  closedBy: string | null;
-  closeReason: string | null;
-  approvals: Array<{ approver: string; decision: string; reason: string | null; at: string }>;
-  grant: { id: string; from: string; until: string; state: string; endKind: string | null; endedBy: string | null; endReason: string | null } | null;
-  sessions?: Array<{ id: string; protocol: string; state: string; startedAt: string; endedAt: string | null; endReason: string | null; statements: number; hasRecording: boolean }>;
-}
+/** As a value crossed the API or the admin socket: dates as ISO strings. */
+type Wire<T> = T extends Date ? string : T extends Array<infer U> ? Array<Wire<U>> : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+
+/** A request as the API and the admin socket return it, with the sessions under it (`show`). */
+type RequestWire = Wire<RequestView> & { sessions?: Array<Wire<SessionUnderRequest>> };
 
 const gatewayOption = (command: Command) => command.option('--gateway <url>', "the gateway's web API (default: CUSTOS_GATEWAY, the custos login, the local config's web listener)");
 

@@ -1,22 +1,14 @@
+import type { RequestInput } from '../../policy/request-service.js';
+
 /**
  * The SSH front door for access requests: `ssh -p 2222 request@gw web1 --login root --reason
  * disk full on /var --ticket CHG-1`. OpenSSH joins the words of the remote command with
  * spaces (the quotes are the local shell's), so an option's value is every word up to the
  * next `--option`; quotes that do arrive are honoured.
  */
+/** A request as typed at the door: `start` as given (a duration from now, or a timestamp). */
 export type DoorCommand =
-  | {
-      kind: 'create';
-      target: string;
-      login?: string;
-      dbUser?: string;
-      kubeGroup?: string;
-      reason: string;
-      ticket?: string;
-      duration?: string;
-      start?: string;
-      forBot?: string;
-    }
+  | ({ kind: 'create'; start?: string } & Omit<RequestInput, 'start'>)
   | { kind: 'ls' }
   | { kind: 'show'; id: string }
   | { kind: 'help' }

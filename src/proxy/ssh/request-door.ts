@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import type { ResolvedIdentity } from '../../policy/access-control.js';
 import { requestView, type RequestService, type RequestView } from '../../policy/request-service.js';
 import { ProxyError } from '../errors.js';
+import { onAnsweringSession } from './answering-session.js';
 import { DOOR_USAGE, parseDoorCommand } from './request-door-command.js';
 import { OPEN_FAILURE, rejectChannelOpen } from './ssh2-internals.js';
 
@@ -19,53 +20,43 @@ export function serveRequestDoor(connection: Connection, resolved: ResolvedIdent
   const actor = { kind: 'identity' as const, identity: resolved.identity };
   let idle = setTimeout(() => connection.end(), IDLE_MS);
   connection.once('close', () => clearTimeout(idle));
-  connection.on('session', (accept) => {
-    const session = accept();
-    let pty = false;
-    session.on('pty', (ok) => {
-      pty = true;
-      ok?.();
-    });
-    session.on('env', (ok) => ok?.());
-    session.on('window-change', (ok) => ok?.());
+  /** What to print for one command, and its exit status. */
+  const answer = async (command: string | null): Promise<[string, number]> => {
+    const parsed = parseDoorCommand(command);
+    try {
+      switch (parsed.kind) {
+        case 'help':
+          return [DOOR_USAGE, 0];
+        case 'error':
+          return [`custos: ${parsed.message}\n${DOOR_USAGE}`, 2];
+        case 'ls': {
+          const rows = (await requests.list(actor, { limit: 50 })).map(requestView);
+          return [rows.length ? rows.map(line).join('\n') : 'no requests', 0];
+        }
+        case 'show':
+          return [line(requestView(await requests.show(actor, parsed.id))), 0];
+        case 'create': {
+          const { kind: _kind, start, ...input } = parsed;
+          const created = requestView(await requests.create(actor, { ...input, ...(start ? { start: startTime(start) } : {}) }));
+          return [`${created.id}\n${line(created)}`, 0];
+        }
+      }
+    } catch (err) {
+      if (err instanceof CustosError) return [`custos: ${err.message}`, 2];
+      logger.error('request door: unexpected failure', { identity: resolved.identity.name, error: errorMessage(err) });
+      return ['custos: the gateway could not take this request (see its log)', 1];
+    }
+  };
+  onAnsweringSession(connection, (session) => {
     const finish = (channel: ServerChannel, text: string, status: number) => {
-      const eol = pty ? '\r\n' : '\n';
-      const body = text.replace(/\n/g, eol) + eol;
-      (status === 0 ? channel : channel.stderr).write(body);
+      const eol = session.pty ? '\r\n' : '\n';
+      (status === 0 ? channel : channel.stderr).write(text.replace(/\n/g, eol) + eol);
       channel.exit(status);
       channel.end();
       clearTimeout(idle);
       idle = setTimeout(() => connection.end(), IDLE_MS);
     };
-    const run = async (channel: ServerChannel, command: string | null) => {
-      const parsed = parseDoorCommand(command);
-      try {
-        switch (parsed.kind) {
-          case 'help':
-            return finish(channel, DOOR_USAGE, 0);
-          case 'error':
-            return finish(channel, `custos: ${parsed.message}\n${DOOR_USAGE}`, 2);
-          case 'ls': {
-            const rows = (await requests.list(actor, { limit: 50 })).map(requestView);
-            return finish(channel, rows.length ? rows.map(line).join('\n') : 'no requests', 0);
-          }
-          case 'show':
-            return finish(channel, line(requestView(await requests.show(actor, parsed.id))), 0);
-          case 'create': {
-            const { kind: _kind, target, start, ...rest } = parsed;
-            const startAt = start ? startTime(start) : undefined;
-            const created = requestView(await requests.create(actor, { target, ...rest, ...(startAt ? { start: startAt } : {}) }));
-            return finish(channel, `${created.id}\n${line(created)}`, 0);
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof CustosError)) logger.error('request door: unexpected failure', { identity: resolved.identity.name, error: errorMessage(err) });
-        finish(channel, `custos: ${err instanceof CustosError ? err.message : 'the gateway could not take this request (see its log)'}`, err instanceof CustosError ? 2 : 1);
-      }
-    };
-    session.on('shell', (ok) => void run(ok(), null));
-    session.on('exec', (ok, _reject, info) => void run(ok(), info.command));
-    session.on('subsystem', (_ok, reject) => reject?.());
+    session.onStart((channel, command) => void answer(command).then(([text, status]) => finish(channel, text, status)), 'refuse');
   });
   connection.on('tcpip', (_accept, reject) => rejectChannelOpen(connection, reject, OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'custos: the request door forwards nothing'));
   connection.on('request', (_accept, reject) => reject?.());
