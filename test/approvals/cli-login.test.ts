@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyResources, tokenFor, webBase } from '../helpers/approvals.js';
+import { applyResources, GATED_DB_RESOURCES, tokenFor, webBase } from '../helpers/approvals.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -13,23 +13,9 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 let tg: TestGateway;
 let token: string;
 const home = makeTempDir('cxdg-');
-const RESOURCES = `
-kind: target
-name: db
-spec: { protocol: postgres, address: "127.0.0.1:5432" }
----
-kind: role
-name: gated
-spec: { targets: { name: db }, dbUsers: [app], requireApproval: { approvers: [gated] } }
----
-kind: identity
-name: asker
-spec: { kind: human, roles: [gated] }
-`;
-
 beforeAll(async () => {
   tg = await startTestGateway();
-  await applyResources(tg, RESOURCES);
+  await applyResources(tg, GATED_DB_RESOURCES);
   token = await tokenFor(tg, 'asker');
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asIdentity, requestIdOf, tokenFor, type IdentityCli } from '../helpers/approvals.js';
+import { asIdentity, requestIdOf, sshTargetYaml, tokenFor, type IdentityCli } from '../helpers/approvals.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { SSH, startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 import { makeKeyPair } from '../helpers/ssh-keys.js';
@@ -24,24 +24,9 @@ const tokenOf = (identity: string) => tokenFor(f.gateway, identity);
 beforeAll(async () => {
   f = await startSshFixture();
   const approverKey = makeKeyPair(f.dir, 'dan');
-  await f.apply(`
-kind: target
-name: prod1
-spec:
-  protocol: ssh
-  address: 127.0.0.1:${f.sshd.port}
-  labels: { env: prod }
-  hostKey: ${f.sshd.hostKeyLine}
-  credentials: { privateKey: "file:${f.keys.upstream.privatePath}" }
+  await f.apply(`${sshTargetYaml(f, 'prod1', { env: 'prod' })}
 ---
-kind: target
-name: prod2
-spec:
-  protocol: ssh
-  address: 127.0.0.1:${f.sshd.port}
-  labels: { env: prod2 }
-  hostKey: ${f.sshd.hostKeyLine}
-  credentials: { privateKey: "file:${f.keys.upstream.privatePath}" }
+${sshTargetYaml(f, 'prod2', { env: 'prod2' })}
 ---
 kind: role
 name: prod-access

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { WebhookNotifier } from '../../src/core/webhook.js';
 import type { RequestActor } from '../../src/policy/approval-rules.js';
 import { toIdentity } from '../../src/policy/identity.js';
-import { applyResources } from '../helpers/approvals.js';
+import { applyResources, GATED_DB_RESOURCES } from '../helpers/approvals.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -66,30 +66,7 @@ describe('notifications.webhook', () => {
   beforeAll(async () => {
     hook = await receiver();
     tg = await startTestGateway({ settings: { notifications: { webhook: hook.url }, requests: { expireAfter: '2s' } } });
-    await applyResources(
-      tg,
-      `
-kind: target
-name: db
-spec: { protocol: postgres, address: "127.0.0.1:5432" }
----
-kind: role
-name: gated
-spec: { targets: { name: db }, dbUsers: [app], requireApproval: { approvers: [approvers] } }
----
-kind: role
-name: approvers
-spec: {}
----
-kind: identity
-name: asker
-spec: { kind: human, roles: [gated] }
----
-kind: identity
-name: boss
-spec: { kind: human, roles: [approvers] }
-`,
-    );
+    await applyResources(tg, GATED_DB_RESOURCES);
   });
   afterAll(async () => {
     await tg?.stop();

@@ -1,5 +1,6 @@
 import { runOperation } from '../../src/admin/operations.js';
 import type { TestGateway } from './gateway.js';
+import type { SshFixture } from './ssh-fixture.js';
 import type { CliResult } from './cli.js';
 import { makeTempDir } from './temp-dir.js';
 
@@ -60,3 +61,43 @@ export async function tokenFor(gateway: Pick<TestGateway, 'gateway' | 'config'>,
 export async function applyResources(gateway: Pick<TestGateway, 'gateway' | 'config'>, yaml: string): Promise<void> {
   await adminOp(gateway)('apply', { files: [{ source: 'test.yaml', text: yaml }] });
 }
+
+/** An SSH target document on the fixture's sshd (its pinned host key, the upstream key). */
+export function sshTargetYaml(f: SshFixture, name: string, labels: Record<string, string>): string {
+  return `
+kind: target
+name: ${name}
+spec:
+  protocol: ssh
+  address: 127.0.0.1:${f.sshd.port}
+  labels: ${JSON.stringify(labels)}
+  hostKey: ${f.sshd.hostKeyLine}
+  credentials: { privateKey: "file:${f.keys.upstream.privatePath}" }
+`;
+}
+
+/**
+ * A database target `db` (never connected to) whose user `app` the role `gated` gives only
+ * with approval by holders of `approvers`; `asker` holds `gated`, `boss` holds `approvers`.
+ */
+export const GATED_DB_RESOURCES = `
+kind: target
+name: db
+spec: { protocol: postgres, address: "127.0.0.1:5432" }
+---
+kind: role
+name: gated
+spec: { targets: { name: db }, dbUsers: [app], requireApproval: { approvers: [approvers] } }
+---
+kind: role
+name: approvers
+spec: {}
+---
+kind: identity
+name: asker
+spec: { kind: human, roles: [gated] }
+---
+kind: identity
+name: boss
+spec: { kind: human, roles: [approvers] }
+`;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asIdentity, tokenFor, type IdentityCli } from '../helpers/approvals.js';
+import { asIdentity, sshTargetYaml, tokenFor, type IdentityCli } from '../helpers/approvals.js';
 import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser.js';
 import { startSshFixture, type SshFixture } from '../helpers/ssh-fixture.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,15 +22,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   f = await startSshFixture();
-  await f.apply(`
-kind: target
-name: prod1
-spec:
-  protocol: ssh
-  address: 127.0.0.1:${f.sshd.port}
-  labels: { env: prod }
-  hostKey: ${f.sshd.hostKeyLine}
-  credentials: { privateKey: "file:${f.keys.upstream.privatePath}" }
+  await f.apply(`${sshTargetYaml(f, 'prod1', { env: 'prod' })}
 ---
 kind: role
 name: prod-access
