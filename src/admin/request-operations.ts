@@ -1,5 +1,5 @@
 import type { RequestActor } from '../policy/approval-rules.js';
-import { requestView, type RequestView } from '../policy/request-service.js';
+import { requestView, type RequestView } from '../policy/request-view.js';
 import { optionalNumber, optionalString, optionalTime, stringArg } from './args.js';
 import { requestsOf, type Operation, type OperationContext } from './context.js';
 import { AdminError } from './errors.js';

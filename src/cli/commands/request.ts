@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import type { RequestView } from '../../policy/request-service.js';
+import type { RequestView } from '../../policy/request-view.js';
 import type { SessionUnderRequest } from '../../store/repositories/requests.js';
 import { CliError } from '../errors.js';
 import { callApi } from '../gateway-api.js';
