@@ -1,8 +1,10 @@
 import { VERSION } from '../core/version.js';
 import { auditOperations } from './audit-operations.js';
+import { botOperations } from './bot-operations.js';
 import type { Operation, OperationContext } from './context.js';
 import { AdminError } from './errors.js';
 import { queryOperations } from './query-operations.js';
+import { requestOperations } from './request-operations.js';
 import { resourceOperations } from './resource-operations.js';
 import { sessionOperations } from './session-operations.js';
 import { tokenOperations } from './token-operations.js';
@@ -14,6 +16,8 @@ export const OPERATIONS: Record<string, Operation> = {
   ...auditOperations,
   ...sessionOperations,
   ...queryOperations,
+  ...requestOperations,
+  ...botOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { GatewayConfig } from '../core/config.js';
 import type { CustosError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { RequestService } from '../policy/request-service.js';
 import type { Store } from '../store/store.js';
 import { AdminError } from './errors.js';
 import { runOperation } from './operations.js';
@@ -21,7 +22,7 @@ export class AdminSocketServer {
 
   constructor(
     private readonly path: string,
-    private readonly deps: { store: Store; config: GatewayConfig; logger: Logger },
+    private readonly deps: { store: Store; config: GatewayConfig; logger: Logger; requests?: RequestService },
   ) {}
 
   async start(): Promise<void> {
@@ -88,7 +89,11 @@ export class AdminSocketServer {
     }
     let response: AdminResponse;
     try {
-      const result = await runOperation({ store: this.deps.store, config: this.deps.config, actor }, request.op, request.args ?? {});
+      const result = await runOperation(
+        { store: this.deps.store, config: this.deps.config, actor, ...(this.deps.requests ? { requests: this.deps.requests } : {}) },
+        request.op,
+        request.args ?? {},
+      );
       response = { id: request.id, ok: true, result };
     } catch (err) {
       const error = err as Partial<CustosError>;

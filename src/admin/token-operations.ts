@@ -9,11 +9,13 @@ export const tokenOperations: Record<string, Operation> = {
   async 'token.create'(context, args) {
     const ttl = optionalString(args, 'ttl') ?? DEFAULT_TOKEN_TTL;
     const reason = optionalString(args, 'reason');
+    const requestId = optionalString(args, 'request');
     return createToken(context.store, {
       identity: stringArg(args, 'identity'),
       ttlMs: ttl === 'never' ? null : parseDuration(ttl),
       actor: context.actor,
       ...(reason ? { reason } : {}),
+      ...(requestId ? { requestId } : {}),
     });
   },
 

@@ -14,5 +14,6 @@ export function exitCodeFor(err: unknown): number {
   if (layer === 'policy' || layer === 'core' || layer === 'cli') return 2;
   if (layer === 'admin' && (code === 'invalid_argument' || code === 'unknown_operation' || code === 'not_found')) return 2;
   if (layer === 'store' && (code === 'not_found' || code === 'invalid')) return 2;
+  if (layer === 'api' && (code === 'refused' || code === 'bad_request' || code === 'not_found')) return 2;
   return 1;
 }

@@ -6,8 +6,13 @@ import type { Logger } from '../core/logger.js';
 import { registerGatewayMetrics } from '../core/gateway-metrics.js';
 import { Metrics } from '../core/metrics.js';
 import { VERSION } from '../core/version.js';
+import { WebhookNotifier } from '../core/webhook.js';
 import { AdminSocketServer } from '../admin/socket-server.js';
 import { AccessControl } from '../policy/access-control.js';
+import { RequestService } from '../policy/request-service.js';
+import { noticePayload } from '../policy/request-view.js';
+import { RequestSweeper } from '../policy/request-sweeper.js';
+import { approvalEvidence } from '../recorder/approval-evidence.js';
 import type { ProtocolModule, ProxyContext } from '../proxy/context.js';
 import { SessionLifecycle } from '../proxy/lifecycle/session-lifecycle.js';
 import { PROTOCOL_MODULES } from '../proxy/protocols.js';
@@ -39,6 +44,9 @@ export class Gateway {
   /** Resolves when the shutdown grace must be cut short (a second SIGTERM). */
   private readonly stopNowSignal = new Promise<void>((resolve) => (this.cutShort = resolve));
   readonly lifecycle: SessionLifecycle;
+  readonly requests: RequestService;
+  private readonly sweeper: RequestSweeper;
+  private readonly webhook: WebhookNotifier | null;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -56,6 +64,20 @@ export class Gateway {
       logger,
       control: store.control,
     });
+    // Every audit event about a session under a grant carries its approval.
+    audit.tagSessionEvents((sessionId) => {
+      const approval = approvalEvidence(this.lifecycle.get(sessionId)?.decision.grant);
+      return approval ? { approval } : null;
+    });
+    const webhook = config.notifications.webhook;
+    this.webhook = webhook ? new WebhookNotifier({ url: webhook, logger: logger.child({ component: 'webhook' }) }) : null;
+    this.requests = new RequestService(store, {
+      expireAfterMs: config.requests.expireAfterMs,
+      gatewayActor: `gateway:${config.nodeName}`,
+      notify: (notice) => this.webhook?.send(noticePayload(notice, config.nodeName)),
+      changed: () => this.sweeper.poke(),
+    });
+    this.sweeper = new RequestSweeper(this.requests, { logger });
   }
 
   static async start(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
@@ -116,6 +138,7 @@ export class Gateway {
       lifecycle: this.lifecycle,
       evidence: { sessions, queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions) },
       cancelKeys: store.cancelKeys,
+      requests: this.requests,
     };
     const modules = options.protocols ?? PROTOCOL_MODULES;
     const recovered = await this.lifecycle.recover();
@@ -123,8 +146,9 @@ export class Gateway {
     for (const module of modules) await module.recover?.(context);
     await this.lifecycle.start();
     this.lifecycleStarted = true;
+    this.sweeper.start();
 
-    this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger });
+    this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger, requests: this.requests });
     await this.admin.start();
 
     if (config.listen.web) {
@@ -134,6 +158,7 @@ export class Gateway {
           store: this.store,
           audit: this.audit,
           access: this.access,
+          requests: this.requests,
           metrics: this.metrics,
           logger,
           listeners: () => Object.fromEntries(Object.entries(this.addresses).map(([k, v]) => [k, formatHostPort(v)])),
@@ -176,6 +201,8 @@ export class Gateway {
         await listener.stop().catch((error) => this.logger.error('listener stop failed', { protocol: listener.protocol, error }));
       }
       await this.admin?.stop().catch(() => undefined);
+      await this.sweeper.stop();
+      await this.webhook?.stop();
       await this.audit
         .record({ type: 'gateway.stop', actor: `gateway:${this.config.nodeName}`, data: { node: this.config.nodeName, pid: process.pid } })
         .catch((error) => this.logger.error('could not record gateway.stop', { error }));

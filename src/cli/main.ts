@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
+import { registerBots } from './commands/bots.js';
+import { registerLogin } from './commands/login.js';
 import { registerPlay } from './commands/play.js';
 import { registerQueries } from './commands/queries.js';
+import { registerRequest } from './commands/request.js';
 import { registerResources } from './commands/resources.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerStart } from './commands/start.js';
@@ -24,6 +27,9 @@ export function buildProgram(): Command {
   registerSessions(program);
   registerPlay(program);
   registerQueries(program);
+  registerLogin(program);
+  registerRequest(program);
+  registerBots(program);
   return program;
 }
 

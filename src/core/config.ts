@@ -37,6 +37,8 @@ export interface GatewayConfig {
   recordings: { dir: string };
   web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
   admin: { socket: string };
+  requests: { expireAfterMs: number };
+  notifications: { webhook: string | null };
   log: { level: LogLevel };
 }
 
@@ -73,6 +75,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'web.sessionIdleTimeout', env: 'CUSTOS_WEB_SESSION_IDLE_TIMEOUT', type: 'string', default: '30m' },
   { path: 'web.sessionMaxAge', env: 'CUSTOS_WEB_SESSION_MAX_AGE', type: 'string', default: '12h' },
   { path: 'admin.socket', env: 'CUSTOS_ADMIN_SOCKET', type: 'string', default: '<dataDir>/admin.sock' },
+  { path: 'requests.expireAfter', env: 'CUSTOS_REQUESTS_EXPIRE_AFTER', type: 'string', default: '1h' },
+  { path: 'notifications.webhook', env: 'CUSTOS_NOTIFICATIONS_WEBHOOK', type: 'string', default: 'none' },
   { path: 'log.level', env: 'CUSTOS_LOG_LEVEL', type: 'string', default: 'info' },
 ];
 
@@ -131,6 +135,11 @@ const fileSchema = z
       .partial()
       .strict(),
     admin: z.object({ socket: z.string() }).partial().strict(),
+    requests: z.object({ expireAfter: z.string().refine(isDuration, { message: 'expected a duration such as 1h' }) }).partial().strict(),
+    notifications: z
+      .object({ webhook: z.string().refine((text) => /^https?:\/\/[^\s]+$/.test(text), { message: 'expected an http:// or https:// URL' }) })
+      .partial()
+      .strict(),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']) }).partial().strict(),
   })
   .partial()
@@ -228,6 +237,8 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       sessionMaxAge: file.web?.sessionMaxAge ?? '12h',
     },
     admin: { socket: at(file.admin?.socket, inData('admin.sock')) },
+    requests: { expireAfterMs: parseDuration(file.requests?.expireAfter ?? '1h') },
+    notifications: { webhook: file.notifications?.webhook ?? null },
     log: { level: file.log?.level ?? 'info' },
   };
 }

@@ -2,6 +2,7 @@ import type { AuditEventInput } from '../store/repositories/audit.js';
 import type { Store } from '../store/store.js';
 import { decide } from './decision.js';
 import { PolicyError } from './errors.js';
+import { grantEndMessage } from './grant-messages.js';
 import { toIdentity, toRole, toTarget, toTargetRef } from './identity.js';
 import type { Action, Credential, Decision, Grant, Identity, Role, Target } from './model.js';
 import { sshFingerprint } from './ssh-keys.js';
@@ -27,9 +28,12 @@ export interface SessionAccess {
   credential: Credential;
   targetName: string;
   action: Action;
+  /** The grant the session was opened under, if one allowed it. */
+  grant?: { id: string; request: string; ticket: string | null } | null;
 }
 
-export type Recheck = { allow: true } | { allow: false; reason: string };
+/** `grantEnded`: the grant the session ran under ended (the reason names the request and why). */
+export type Recheck = { allow: true } | { allow: false; reason: string; grantEnded?: 'expired' | 'revoked' };
 
 export interface AccessRequest {
   identity: Identity;
@@ -66,8 +70,8 @@ export class AccessControl {
     const row = await this.store.tokens.byHash(hashToken(token));
     if (!row) throw new PolicyError('unknown_credential', 'unknown token');
     const now = this.clock();
-    if (row.revokedAt) throw new PolicyError('token_revoked', `token ${row.id} was revoked`);
-    if (row.expiresAt && row.expiresAt <= now) throw new PolicyError('token_expired', `token ${row.id} expired at ${row.expiresAt.toISOString()}`);
+    if (row.revokedAt) throw new PolicyError('token_revoked', tokenEnded(row, 'was revoked'));
+    if (row.expiresAt && row.expiresAt <= now) throw new PolicyError('token_expired', tokenEnded(row, `expired at ${row.expiresAt.toISOString()}`));
     const identity = await this.store.resources.identityById(row.identityId);
     if (!identity) throw new PolicyError('unknown_credential', 'the token belongs to no identity');
     void this.store.tokens.touch(row.id, now).catch(() => undefined);
@@ -85,8 +89,8 @@ export class AccessControl {
       storedKey: Buffer.from(token.scramStoredKey, 'base64'),
       serverKey: Buffer.from(token.scramServerKey, 'base64'),
       reason: token.revokedAt
-        ? `token ${token.id} was revoked at ${token.revokedAt.toISOString()}`
-        : `token ${token.id} expired at ${token.expiresAt!.toISOString()}`,
+        ? tokenEnded(token, `was revoked at ${token.revokedAt.toISOString()}`)
+        : tokenEnded(token, `expired at ${token.expiresAt!.toISOString()}`),
     }));
   }
 
@@ -118,8 +122,37 @@ export class AccessControl {
     return viewerRights(await this.rolesOf(identity));
   }
 
+  /**
+   * The identity's grants that have not ended, as decision inputs: each through the role that
+   * required the approval, as long as the identity still holds that role.
+   */
+  async grantsOf(identity: Identity, now: Date = this.clock()): Promise<Grant[]> {
+    const rows = await this.store.requests.activeGrants(identity.id, now);
+    if (rows.length === 0) return [];
+    const roles = await this.rolesOf(identity);
+    const grants: Grant[] = [];
+    for (const row of rows) {
+      const role = roles.find((r) => r.name === row.role);
+      if (!role) continue;
+      grants.push({
+        id: row.id,
+        request: row.requestId,
+        role,
+        ticket: row.ticket,
+        target: row.target,
+        ...(row.login ? { logins: [row.login] } : {}),
+        ...(row.dbUser ? { dbUsers: [row.dbUser] } : {}),
+        ...(row.kubeGroup ? { kubeGroups: [row.kubeGroup] } : {}),
+        approvers: row.approvers,
+        startsAt: row.startsAt,
+        expiresAt: row.endsAt,
+      });
+    }
+    return grants;
+  }
+
   /** Decides, records the decision, and returns it with the target row (null if unknown). */
-  async authorize(request: AccessRequest, grants: Grant[] = []): Promise<{ decision: Decision; target: Target | null }> {
+  async authorize(request: AccessRequest): Promise<{ decision: Decision; target: Target | null }> {
     const now = this.clock();
     const target = await this.store.resources.target(request.targetName);
     let decision: Decision;
@@ -131,7 +164,8 @@ export class AccessControl {
         roles: await this.rolesOf(request.identity),
         target: toTargetRef(target),
         action: request.action,
-        grants,
+        grants: await this.grantsOf(request.identity, now),
+        ownerPresent: await this.ownerPresent(request.identity),
         now,
       });
     }
@@ -153,7 +187,10 @@ export class AccessControl {
         roles: decision.roles,
         login: decision.login ?? null,
         dbUser: decision.dbUser ?? null,
-        grant: decision.grant ?? null,
+        grant: decision.grant ? { id: decision.grant.id, ticket: decision.grant.ticket } : null,
+        approval: decision.grant
+          ? { request: decision.grant.request, ticket: decision.grant.ticket, approvers: decision.grant.approvers, until: decision.grant.until.toISOString() }
+          : null,
         expiresAt: decision.expiresAt?.toISOString() ?? null,
       },
     });
@@ -163,20 +200,48 @@ export class AccessControl {
   /**
    * Whether a live session may go on under the permissions as they are now: its identity
    * still exists, the credential that proved it still does (key still the identity's, token
-   * neither revoked nor expired), and the same action is still allowed on the same target.
+   * neither revoked nor expired), the grant it was opened under (if any) has not ended, and
+   * the same action is still allowed on the same target.
    * Not audited here: the caller records the ending it causes.
    */
-  async recheck(session: SessionAccess, grants: Grant[] = []): Promise<Recheck> {
+  async recheck(session: SessionAccess): Promise<Recheck> {
     const now = this.clock();
     const row = await this.store.resources.identityById(session.identityId);
     if (!row) return { allow: false, reason: `identity ${session.identityName} was deleted` };
     const identity = toIdentity(row);
+    if (session.grant) {
+      const grant = await this.store.requests.grant(session.grant.id);
+      const name = { request: session.grant.request, ticket: session.grant.ticket };
+      if (!grant) return { allow: false, reason: `${grantEndMessage(name, { kind: 'revoked', by: 'custos', reason: 'the grant no longer exists' })}`, grantEnded: 'revoked' };
+      if (grant.state === 'ended' && grant.endKind === 'revoked') {
+        return { allow: false, reason: grantEndMessage(name, { kind: 'revoked', by: grant.endedBy ?? 'unknown', reason: grant.endReason ?? 'no reason given' }), grantEnded: 'revoked' };
+      }
+      if (grant.state === 'ended' || grant.endsAt <= now) {
+        return { allow: false, reason: grantEndMessage(name, { kind: 'expired', at: grant.endsAt }), grantEnded: 'expired' };
+      }
+    }
     const credentialProblem = await this.credentialProblem(identity, session.credential, now);
     if (credentialProblem) return { allow: false, reason: credentialProblem };
     const target = await this.store.resources.target(session.targetName);
     if (!target) return { allow: false, reason: `target ${session.targetName} was deleted` };
-    const decision = decide({ identity, roles: await this.rolesOf(identity), target: toTargetRef(target), action: session.action, grants, now });
+    const decision = decide({
+      identity,
+      roles: await this.rolesOf(identity),
+      target: toTargetRef(target),
+      action: session.action,
+      grants: await this.grantsOf(identity, now),
+      ownerPresent: await this.ownerPresent(identity),
+      now,
+    });
     return decision.allow ? { allow: true } : { allow: false, reason: decision.reason };
+  }
+
+  /** For a bot: whether its owner still exists (always true for humans). */
+  private async ownerPresent(identity: Identity): Promise<boolean> {
+    if (identity.kind !== 'bot') return true;
+    if (!identity.owner) return false;
+    const owner = await this.store.resources.identityByName(identity.owner);
+    return owner !== null && owner.kind === 'human';
   }
 
   private async credentialProblem(identity: Identity, credential: Credential, now: Date): Promise<string | null> {
@@ -188,8 +253,8 @@ export class AccessControl {
     if (credential.kind === 'token') {
       const token = await this.store.tokens.get(credential.id);
       if (!token || token.identityId !== identity.id) return `token ${credential.id} no longer exists`;
-      if (token.revokedAt) return `token ${credential.id} was revoked`;
-      if (token.expiresAt && token.expiresAt <= now) return `token ${credential.id} expired at ${token.expiresAt.toISOString()}`;
+      if (token.revokedAt) return tokenEnded(token, 'was revoked');
+      if (token.expiresAt && token.expiresAt <= now) return tokenEnded(token, `expired at ${token.expiresAt.toISOString()}`);
     }
     return null;
   }
@@ -211,4 +276,9 @@ export class AccessControl {
       data: { ...details },
     });
   }
+}
+
+/** Why a token stopped working; a token minted under a request names it (it lived only as long as the grant). */
+function tokenEnded(token: { id: string; requestId: string | null }, what: string): string {
+  return token.requestId ? `token ${token.id} (minted under request ${token.requestId}) ${what}` : `token ${token.id} ${what}`;
 }

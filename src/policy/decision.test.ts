@@ -80,4 +80,62 @@ describe('decide', () => {
     expect(decision.grant).toBeUndefined();
     expect(decision.roles).toEqual(['ops']);
   });
+
+  describe('roles that require approval', () => {
+    const gated = role('prod-root', {
+      targets: { env: 'prod' },
+      logins: ['root'],
+      dbUsers: ['app_rw'],
+      maxSessionTTL: '8h',
+      requireApproval: { approvers: ['approvers'], ticket: 'required', ticketPattern: '^CHG-[0-9]+$' },
+    });
+    const bot: Identity = { id: 'idn_bot', name: 'deploy-bot', kind: 'bot', owner: 'alice', roles: ['prod-root'] };
+    const grantFor = (fields: Partial<Grant> = {}): Grant => ({
+      id: 'grt_9',
+      request: 'req_9',
+      role: gated,
+      ticket: 'CHG-9',
+      target: 'web1',
+      logins: ['root'],
+      approvers: ['bob'],
+      expiresAt: new Date(now.getTime() + 3_600_000),
+      ...fields,
+    });
+    const ssh = (login?: string): Action => ({ kind: 'ssh.session', ...(login ? { login } : {}) });
+    const table: Array<[string, DecisionInput, Record<string, unknown>]> = [
+      ['without a grant: denied', input([gated], web1, ssh('root')), { allow: false }],
+      ['with a grant for that target and login: allowed, tagged', input([gated], web1, ssh('root'), [grantFor()]), { allow: true, login: 'root', grant: { id: 'grt_9', request: 'req_9', ticket: 'CHG-9', approvers: ['bob'] } }],
+      ['the grant is for another target', input([gated], web1, ssh('root'), [grantFor({ target: 'web9' })]), { allow: false }],
+      ['the grant is for another login', input([role('wide', { ...gated.spec, logins: ['root', 'deploy'] })], web1, ssh('deploy'), [grantFor({ role: role('wide', { ...gated.spec, logins: ['root', 'deploy'] }) })]), { allow: false }],
+      ['the grant has not started', input([gated], web1, ssh('root'), [grantFor({ startsAt: new Date(now.getTime() + 60_000) })]), { allow: false }],
+      ['the grant has ended', input([gated], web1, ssh('root'), [grantFor({ expiresAt: now })]), { allow: false }],
+      ['default login through a grant', input([gated], web1, ssh(), [grantFor()]), { allow: true, login: 'root' }],
+      ['a standing role still allows its own logins', input([ops, gated], web1, ssh('deploy')), { allow: true, login: 'deploy', roles: ['ops'] }],
+      ['a database user through a grant', input([gated], orders, { kind: 'postgres.connect', dbUser: 'app_rw' }, [grantFor({ target: 'orders', logins: undefined, dbUsers: ['app_rw'] })]), { allow: true, dbUser: 'app_rw' }],
+      ['a bot whose owner is gone is refused even with a grant', { ...input([gated], web1, ssh('root'), [grantFor()]), identity: bot, ownerPresent: false }, { allow: false }],
+      ['a bot whose owner exists goes through its grant', { ...input([gated], web1, ssh('root'), [grantFor()]), identity: bot, ownerPresent: true }, { allow: true }],
+    ];
+    it.each(table)('%s', (_name, given, expected) => {
+      expect(decide(given)).toMatchObject(expected);
+    });
+
+    it('says exactly how to ask when only an approval would allow it', () => {
+      expect(decide(input([gated], web1, ssh('root'))).reason).toBe(
+        'login root on web1 needs an approved request (role prod-root requires approval); ask for it with: ' +
+          'custos request create --target web1 --login root --reason "…" --ticket "…" (a ticket is required, matching ^CHG-[0-9]+$)',
+      );
+      // Next to a standing role that allows another login; the default login is the standing one.
+      expect(decide(input([readonly, gated], web1, ssh('root'))).reason).toContain('custos request create --target web1 --login root');
+      expect(decide(input([gated], orders, { kind: 'postgres.connect' })).reason).toContain('custos request create --target orders --db-user app_rw --reason');
+      expect(decide({ ...input([gated], web1, ssh('root')), identity: bot, ownerPresent: true }).reason).toContain('--login root --for deploy-bot --reason');
+      // A login no role lists at all is not a matter of approval.
+      expect(decide(input([gated], web1, ssh('postgres'))).reason).toBe('no role of alice grants access to target web1');
+    });
+
+    it('ends a session under a grant at the grant end, before a longer maxSessionTTL', () => {
+      const decision = decide(input([gated], web1, ssh('root'), [grantFor({ expiresAt: new Date(now.getTime() + 60_000) })]));
+      expect(decision.expiresAt).toEqual(new Date(now.getTime() + 60_000));
+      expect(decision.grant?.until).toEqual(new Date(now.getTime() + 60_000));
+    });
+  });
 });

@@ -37,12 +37,41 @@ export interface TargetRef {
   labels: Record<string, string>;
 }
 
-/** A time-boxed extra role, given by an approval (with its ticket). */
+/**
+ * A time-boxed access given by an approved request: the role that requires approval, limited
+ * to the request's target and principal (when given), from `startsAt` until `expiresAt`.
+ */
 export interface Grant {
   id: string;
+  /** The approved request it comes from (req_…); the grant id when not given. */
+  request?: string;
   role: Role;
   ticket: string | null;
+  /** Only this target (default: every target the role selects). */
+  target?: string;
+  /** Only these logins / database users / Kubernetes groups (default: all the role lists). */
+  logins?: string[];
+  dbUsers?: string[];
+  kubeGroups?: string[];
+  /** The identities that approved it. */
+  approvers?: string[];
+  startsAt?: Date;
   expiresAt: Date;
+}
+
+/**
+ * The approval a session runs under: the evidence tags its row, its audit events and its
+ * recordings carry (`custos.approval` in an asciicast header).
+ */
+export interface Approval {
+  /** The grant (grt_…). */
+  id: string;
+  /** The approved request (req_…). */
+  request: string;
+  ticket: string | null;
+  approvers: string[];
+  /** When the access ends. */
+  until: Date;
 }
 
 export type Action =
@@ -61,8 +90,9 @@ export interface Decision {
   dbUser?: string;
   kubeUsers?: string[];
   kubeGroups?: string[];
-  grant?: { id: string; ticket: string | null };
-  /** When the session must end (the smallest maxSessionTTL of the allowing roles). */
+  /** The approval the access was allowed under, when a grant (not a standing role) allowed it. */
+  grant?: Approval;
+  /** When the session must end (the smallest maxSessionTTL of the allowing roles, a grant's end). */
   expiresAt?: Date;
   recordInput: boolean;
   portForwarding: boolean;

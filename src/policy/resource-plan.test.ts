@@ -132,4 +132,22 @@ describe('planDelete', () => {
     expect(() => planDelete(state, 'identity', 'alice', { actor, now })).toThrow(/identity "alice" still owns bot "ci"/);
     expect(() => planDelete(state, 'target', 'nope', { actor, now })).toThrow(/no target named "nope"/);
   });
+
+  it('checks that the approver roles of a role requiring approval exist, and keeps them from being deleted', () => {
+    const gated = `${BASE}
+---
+kind: role
+name: root-jit
+spec: {targets: {env: prod}, logins: [root], requireApproval: {approvers: [leads]}}
+`;
+    expect(() => planApply(empty, docs(gated), { actor, now })).toThrow('res.yaml: document 5: role "root-jit": approver role "leads" does not exist');
+    const withLeads = `${gated}
+---
+kind: role
+name: leads
+spec: {}
+`;
+    const state = applied(empty, planApply(empty, docs(withLeads), { actor, now }).plan);
+    expect(() => planDelete(state, 'role', 'leads', { actor, now })).toThrow('role "leads" still approves requests for role "root-jit"');
+  });
 });

@@ -239,6 +239,18 @@ function buildPlan(
   }
 
   // References are checked on the resulting state, so order inside a file never matters.
+  const finalRoleSpecs = new Map(snapshot.roles.map((r) => [r.name, r.spec as RoleSpec]));
+  for (const row of plan.upsertRoles) finalRoleSpecs.set(row.name, row.spec as RoleSpec);
+  for (const name of plan.deleteRoles) finalRoleSpecs.delete(name);
+  for (const [name, spec] of finalRoleSpecs) {
+    for (const approver of spec.requireApproval?.approvers ?? []) {
+      if (finalRoles.has(approver)) continue;
+      const d: Desired | null = originOf.has(`role/${name}`) ? { kind: 'role', name, spec: {}, origin: originOf.get(`role/${name}`) ?? null } : null;
+      const deleting = desired.find((x) => x.kind === 'role' && x.name === approver && x.spec === null);
+      if (deleting && !d) fail(deleting, 'missing_reference', `role "${approver}" still approves requests for role "${name}"`);
+      fail(d, 'missing_reference', `role "${name}": approver role "${approver}" does not exist`);
+    }
+  }
   for (const [name, identity] of finalIdentities) {
     const d: Desired | null = originOf.has(`identity/${name}`)
       ? { kind: 'identity', name, spec: {}, origin: originOf.get(`identity/${name}`) ?? null }

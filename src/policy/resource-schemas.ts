@@ -115,6 +115,33 @@ export const identitySpecSchema = z
     }
   });
 
+const ticketPattern = z.string().refine(
+  (text) => {
+    try {
+      new RegExp(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a regular expression such as ^(CHG|INC)-[0-9]+$' },
+);
+
+/**
+ * Access this role allows is given only through an approved request: `approvals` distinct
+ * identities holding one of the `approvers` roles approve it (never the requester, never a
+ * bot, never the owner of the bot it is for), for at most `maxDuration`.
+ */
+export const requireApprovalSchema = z
+  .object({
+    approvers: z.array(z.string().min(1)).min(1, 'name at least one role whose holders may approve'),
+    approvals: z.number().int().min(1).max(10).default(1),
+    maxDuration: duration.default('4h'),
+    ticket: z.enum(['required', 'optional']).default('optional'),
+    ticketPattern: ticketPattern.optional(),
+  })
+  .strict();
+
 const selectorValue = z.union([z.string(), z.array(z.string()).min(1)]);
 const accessLevel = z.enum(['none', 'own', 'all']);
 
@@ -129,6 +156,7 @@ export const roleSpecSchema = z
     maxSessionTTL: duration.default('8h'),
     recordInput: z.boolean().default(false),
     portForwarding: z.boolean().default(false),
+    requireApproval: requireApprovalSchema.optional(),
     viewer: z
       .object({
         sessions: accessLevel.default('own'),
@@ -145,6 +173,7 @@ export const roleSpecSchema = z
 export type TargetSpec = z.infer<typeof targetSpecSchema>;
 export type IdentitySpec = z.infer<typeof identitySpecSchema>;
 export type RoleSpec = z.infer<typeof roleSpecSchema>;
+export type ApprovalPolicy = z.infer<typeof requireApprovalSchema>;
 
 export type ResourceDocument =
   | { kind: 'target'; name: string; spec: TargetSpec }

@@ -3,6 +3,7 @@ import type { Listener } from '../core/listener.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { AccessControl } from '../policy/access-control.js';
+import type { RequestService } from '../policy/request-service.js';
 import type { AuditLog } from '../recorder/audit-log.js';
 import type { QueryLog, QueryLogOptions } from '../recorder/query-log.js';
 import type { SessionLog } from '../recorder/session-log.js';
@@ -26,6 +27,8 @@ export interface ProxyContext {
     queryLog(options: QueryLogOptions): QueryLog;
   };
   cancelKeys: CancelKeyStore;
+  /** Access requests (the SSH front door asks through it). */
+  requests: RequestService;
 }
 
 /**

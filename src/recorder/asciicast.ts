@@ -15,6 +15,8 @@ export interface RecordingTags {
   target: string;
   login: string | null;
   grant: { id: string; ticket: string | null } | null;
+  /** The approval the session runs under: request, ticket, approvers, until. */
+  approval?: { request: string; ticket: string | null; approvers: string[]; until: string } | null;
   node: string;
   clientAddr: string | null;
   recordInput: boolean;

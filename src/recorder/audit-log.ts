@@ -31,6 +31,7 @@ export class AuditLog {
   private readonly writer: BatchWriter<Queued>;
   private readonly maxQueued: number;
   private readonly logger: Logger;
+  private sessionTags: ((sessionId: string) => Record<string, unknown> | null) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -58,7 +59,17 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Tags every event of a session with what the session carries (its approval): whoever
+   * records an event about a session need not know them.
+   */
+  tagSessionEvents(tags: (sessionId: string) => Record<string, unknown> | null): void {
+    this.sessionTags = tags;
+  }
+
   record(event: AuditEventInput): Promise<ChainedAuditEvent> {
+    const tags = event.sessionId && this.sessionTags ? this.sessionTags(event.sessionId) : null;
+    if (tags) event = { ...event, data: { ...tags, ...event.data } };
     if (this.writer.waiting >= this.maxQueued) {
       const error = new RecorderError('audit_overloaded', 'the audit log is too far behind to accept more events');
       this.options.onFailure?.(error);

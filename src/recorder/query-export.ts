@@ -24,6 +24,7 @@ export const QUERY_EXPORT_COLUMNS = [
   'sqlstate',
   'error_message',
   'details',
+  'ticket',
 ] as const;
 
 export type QueryExportRecord = Record<(typeof QUERY_EXPORT_COLUMNS)[number], unknown>;
@@ -49,6 +50,8 @@ export interface ExportableQuery {
   sqlstate: string | null;
   errorMessage: string | null;
   details: unknown;
+  /** The approval ticket of the statement's session (null without one). */
+  ticket?: string | null;
 }
 
 export function exportRecord(row: ExportableQuery): QueryExportRecord {
@@ -72,6 +75,7 @@ export function exportRecord(row: ExportableQuery): QueryExportRecord {
     sqlstate: row.sqlstate,
     error_message: row.errorMessage,
     details: row.details,
+    ticket: row.ticket ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
-import type { Identity, Credential } from '../policy/model.js';
+import type { Approval, Credential, Identity } from '../policy/model.js';
 import type { FileOperationRow, PortForwardRow, SessionChannelRow, SessionRow } from '../store/repositories/sessions.js';
 import type { Store } from '../store/store.js';
+import { approvalEvidence } from './approval-evidence.js';
 import { FileOperationLog, type FileOperationLogOptions } from './file-operation-log.js';
 
 /** One channel of a session (an SSH session channel, a Kubernetes exec stream): its row. */
@@ -23,7 +24,8 @@ export interface SessionStart {
   database?: string | null;
   clientAddr?: string | null;
   node: string;
-  grant?: { id: string; ticket: string | null } | null;
+  /** The approval the session runs under (a grant allowed it). */
+  grant?: Approval | null;
   expiresAt?: Date | null;
   /** Roles that allowed the session. */
   roles: string[];
@@ -40,7 +42,12 @@ export interface SessionEnd {
   stats?: Record<string, unknown>;
   /** Digests of the session's channel recordings, carried into the end event. */
   channelRecordings?: Array<{ channelId: number; path: string; bytes: number; sha256: string }>;
+  /** The approval the session ran under, carried into the end event. */
+  approval?: Approval | null;
 }
+
+/** What the end event names of the session (a recovered row carries its approval ids). */
+export type EndingSession = Pick<SessionRow, 'id' | 'identityName' | 'target' | 'protocol'> & Partial<Pick<SessionRow, 'requestId' | 'grantId' | 'ticket'>>;
 
 /**
  * Session rows and their start/end audit events, written together: the `session.start`
@@ -111,6 +118,7 @@ export class SessionLog {
         clientAddr: start.clientAddr ?? null,
         node: start.node,
         grantId: start.grant?.id ?? null,
+        requestId: start.grant?.request ?? null,
         ticket: start.grant?.ticket ?? null,
         startedAt,
         endedAt: null,
@@ -140,7 +148,8 @@ export class SessionLog {
           database: start.database ?? null,
           clientAddr: start.clientAddr ?? null,
           node: start.node,
-          grant: start.grant ?? null,
+          grant: start.grant ? { id: start.grant.id, ticket: start.grant.ticket } : null,
+          approval: approvalEvidence(start.grant),
           roles: start.roles,
           expiresAt: start.expiresAt?.toISOString() ?? null,
           details: start.details ?? {},
@@ -149,7 +158,9 @@ export class SessionLog {
     );
   }
 
-  async end(session: Pick<SessionRow, 'id' | 'identityName' | 'target' | 'protocol'>, end: SessionEnd): Promise<void> {
+  async end(session: EndingSession, end: SessionEnd): Promise<void> {
+    const approval =
+      approvalEvidence(end.approval) ?? (session.requestId ? { request: session.requestId, grant: session.grantId ?? null, ticket: session.ticket ?? null } : null);
     const endedAt = end.endedAt ?? new Date();
     await this.store.sessions.end(
       session.id,
@@ -175,6 +186,7 @@ export class SessionLog {
           recording: end.recording ?? null,
           channelRecordings: end.channelRecordings ?? [],
           stats: end.stats ?? {},
+          ...(approval ? { approval } : {}),
         },
       },
     );

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sessionCookie } from './cookies.js';
 import { badRequest } from './errors.js';
-import { cookieName, viewerOf } from './viewer-context.js';
+import { callerOf, cookieName, viewerOf } from './viewer-context.js';
 import type { Viewer, WebSessions } from './web-sessions.js';
 
 const signInBody = z
@@ -45,5 +45,11 @@ export function registerAuthRoutes(app: FastifyInstance, sessions: WebSessions, 
     return { ok: true };
   });
 
-  app.get('/api/me', async (request) => describe(viewerOf(request)));
+  /** The signed-in viewer, or the identity behind a bearer token (which has no CSRF token: it needs none). */
+  app.get('/api/me', async (request) => {
+    const caller = callerOf(request);
+    if (caller.viewer) return describe(caller.viewer);
+    const { identity, rights } = caller;
+    return { identity: { name: identity.name, kind: identity.kind, owner: identity.owner, roles: identity.roles }, rights, csrfToken: null, expiresAt: null };
+  });
 }

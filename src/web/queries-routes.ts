@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { queryCsvHeader, queryCsvLine, queryJsonLine } from '../recorder/query-export.js';
-import type { QueryRow } from '../store/repositories/queries.js';
+import type { QueryListing } from '../store/repositories/queries.js';
 import type { QueryPageFilter, ViewerScope } from '../store/repositories/viewer.js';
 import type { Store } from '../store/store.js';
 import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
@@ -34,7 +34,7 @@ function toFilter(query: z.infer<typeof listQuery> | z.infer<typeof exportQuery>
 }
 
 /** A statement as the viewer and the exports show it. */
-export function queryView(row: QueryRow) {
+export function queryView(row: QueryListing) {
   return {
     id: row.id,
     sessionId: row.sessionId,
@@ -53,6 +53,7 @@ export function queryView(row: QueryRow) {
     status: row.status,
     sqlstate: row.sqlstate,
     errorMessage: row.errorMessage,
+    ticket: row.ticket,
   };
 }
 

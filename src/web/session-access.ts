@@ -1,3 +1,4 @@
+import { mayViewRequest } from '../policy/approval-rules.js';
 import type { SessionDetail } from '../store/repositories/sessions.js';
 import type { Store } from '../store/store.js';
 import { badRequest, notFound } from './errors.js';
@@ -6,13 +7,20 @@ import type { RecordingFile } from './replay/replay-service.js';
 import { inScope, scopeFor } from './viewer-context.js';
 import type { Viewer } from './web-sessions.js';
 
-/** A session the viewer may see, or 403 (no session rights) / 404 (unknown or not theirs). */
+/**
+ * A session the viewer may see, or 403 (no session rights) / 404 (unknown or not theirs).
+ * Theirs: their own (and their bots'), every session with `sessions: all`, and the sessions
+ * opened under an access request they may see (its approvers follow what they approved).
+ */
 export async function visibleSession(store: Store, viewer: Viewer, id: string): Promise<SessionDetail> {
   const scope = await scopeFor(store, viewer, viewer.rights.sessions, 'sessions');
   const detail = id.length <= 100 ? await store.sessions.detail(id) : null;
   // Another identity's session is reported exactly like a missing one: no existence oracle.
-  if (!detail || !inScope(scope, detail.session.identityId)) throw notFound(`no session ${id}`);
-  return detail;
+  if (!detail) throw notFound(`no session ${id}`);
+  if (inScope(scope, detail.session.identityId)) return detail;
+  const request = detail.session.requestId ? await store.requests.get(detail.session.requestId) : null;
+  if (request && mayViewRequest(request.request, viewer.identity)) return detail;
+  throw notFound(`no session ${id}`);
 }
 
 export interface RecordingRef {

@@ -7,6 +7,7 @@ import { registerByteRecordingRoutes } from './byte-recording-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
+import { registerRequestRoutes } from './requests-routes.js';
 import { ReplayService } from './replay/replay-service.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { registerSessionRoutes } from './sessions-routes.js';
@@ -29,7 +30,7 @@ export interface ViewerPluginOptions {
  */
 export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
   return async (app, deps) => {
-    const { config, store, audit, access, logger } = deps;
+    const { config, store, audit, access, logger, requests } = deps;
     const tls = config.web.tls;
     const sessions = new WebSessions(store, access, audit, {
       idleMs: parseDuration(config.web.sessionIdleTimeout),
@@ -63,6 +64,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerLiveTail(app, { store, config, views, logger, sessions });
     registerQueryRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
+    registerRequestRoutes(app, { store, requests });
     registerAssets(app, options.assetsDir);
   };
 }

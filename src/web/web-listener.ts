@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { VERSION } from '../core/version.js';
 import type { AccessControl } from '../policy/access-control.js';
+import type { RequestService } from '../policy/request-service.js';
 import type { AuditLog } from '../recorder/audit-log.js';
 import type { Store } from '../store/store.js';
 import { WebError } from './errors.js';
@@ -16,6 +17,7 @@ export interface WebDependencies {
   store: Store;
   audit: AuditLog;
   access: AccessControl;
+  requests: RequestService;
   metrics: Metrics;
   logger: Logger;
   /** Live listener addresses, for /healthz. */

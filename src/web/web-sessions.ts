@@ -163,6 +163,35 @@ export class WebSessions {
     };
   }
 
+  /**
+   * The identity behind `Authorization: Bearer <token>` (the CLI and other programs acting as
+   * an identity): no cookie, no web session, checked on every request. Failures count against
+   * the client address's sign-in limit and are `auth.failure` events.
+   */
+  async bearer(token: string, clientAddr: string): Promise<{ identity: Identity; tokenId: string; rights: ViewerRights }> {
+    const now = this.clock();
+    // Bearer failures count like sign-in failures, under a name of their own.
+    const attempt = { clientAddr, identity: '(bearer token)' };
+    const verdict = this.throttle.check(attempt, now.getTime());
+    if (verdict.waitMs > 0) {
+      const seconds = Math.ceil(verdict.waitMs / 1000);
+      throw new WebError('rate_limited', `too many failed attempts; try again in ${seconds} s`, 429, { 'retry-after': String(seconds) });
+    }
+    try {
+      const resolved = await this.access.identityForToken(token);
+      return { identity: resolved.identity, tokenId: resolved.credential.id, rights: await this.access.viewerRightsOf(resolved.identity) };
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      this.throttle.failed(attempt, now.getTime());
+      await this.access
+        .recordAuthFailure({ protocol: 'web', clientAddr, claimed: null, reason: `bearer token refused: ${err.message}` })
+        .catch((error: unknown) => {
+          throw unavailable(`refused: the audit log cannot be written (${errorMessage(error)})`);
+        });
+      throw new WebError('unauthorized', 'the bearer token is unknown, expired or revoked', 401);
+    }
+  }
+
   async signOut(viewer: Viewer): Promise<void> {
     const now = this.clock();
     await this.store.webSessions.end(viewer.webSessionId, now, 'signed out');

@@ -133,7 +133,9 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
   const credential = `ssh-key:SHA256:fixture-${fixture.identity.name}`;
   const login = fixture.login === undefined ? 'deploy' : fixture.login;
   const clientAddr = fixture.clientAddr ?? '127.0.0.1:50000';
-  const grant = fixture.ticket ? { id: `grant-${id}`, ticket: fixture.ticket } : null;
+  const grant = fixture.ticket
+    ? { id: `grant-${id}`, request: `req-${id}`, ticket: fixture.ticket, approvers: ['fixture-approver'], until: new Date(startedAt.getTime() + 3_600_000) }
+    : null;
   const log = new SessionLog(store);
   await log.open({
     id,
@@ -160,7 +162,7 @@ export async function recordSession(store: Store, recordingsDir: string, fixture
       credential,
       target: fixture.target ?? 'web1',
       login,
-      grant,
+      grant: grant ? { id: grant.id, ticket: grant.ticket } : null,
       node: 'test-node',
       clientAddr,
       recordInput: true,

@@ -119,7 +119,7 @@ describe('real clients through the gateway: psql, node-postgres, pgbench', () =>
 
     const csv = await s.tg.cli(['queries', '--session', row!.sessionId, '--format', 'csv']);
     const lines = csv.stdout.trim().split('\r\n');
-    expect(lines[0]).toBe('id,started_at,identity,identity_id,session_id,seq,target,database,db_user,protocol,statement,params,status,command_tag,row_count,duration_ms,sqlstate,error_message,details');
+    expect(lines[0]).toBe('id,started_at,identity,identity_id,session_id,seq,target,database,db_user,protocol,statement,params,status,command_tag,row_count,duration_ms,sqlstate,error_message,details,ticket');
     expect(csv.stdout).toContain(`"select 'export, ""me""' as t where 1 = $1"`);
 
     const table = await s.tg.cli(['queries', '--identity', 'alice', '--limit', '3']);

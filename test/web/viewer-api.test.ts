@@ -421,7 +421,7 @@ describe('queries', () => {
     expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="custos-queries-.*\.csv"$/);
     const lines = (await csv.text()).trimEnd().split('\r\n');
     // The same export format as `custos queries --format csv` (README: Exporting the query log).
-    expect(lines[0]).toBe('id,started_at,identity,identity_id,session_id,seq,target,database,db_user,protocol,statement,params,status,command_tag,row_count,duration_ms,sqlstate,error_message,details');
+    expect(lines[0]).toBe('id,started_at,identity,identity_id,session_id,seq,target,database,db_user,protocol,statement,params,status,command_tag,row_count,duration_ms,sqlstate,error_message,details,ticket');
     expect(lines).toHaveLength(4);
     expect(lines[2]).toContain('"select $1::int, \'a,""b""\'"');
     const jsonl = await api('alice', '/api/queries/export?format=jsonl');

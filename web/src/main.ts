@@ -4,6 +4,7 @@ import { append, clear, h } from './dom.js';
 import { renderAudit } from './pages/audit.js';
 import { renderLogin } from './pages/login.js';
 import { renderQueries } from './pages/queries.js';
+import { renderRequests } from './pages/requests.js';
 import { renderSession } from './pages/session.js';
 import { renderSessions } from './pages/sessions.js';
 import { navigate, onNavigate } from './router.js';
@@ -34,6 +35,7 @@ function nav(me: Me): HTMLElement {
       me.rights.sessions !== 'none' && link('/sessions', 'Sessions'),
       me.rights.queries !== 'none' && link('/queries', 'Queries'),
       me.rights.audit && link('/audit', 'Audit'),
+      link('/requests', 'Requests'),
     ),
     h(
       'span',
@@ -88,10 +90,12 @@ async function render(): Promise<void> {
   clear(root);
   append(root, nav(me), main);
   const sessionMatch = /^\/sessions\/([^/]+)$/.exec(path);
+  const requestMatch = /^\/requests(?:\/([^/]+))?$/.exec(path);
   if (path === '/' || path === '/sessions') disposePage = renderSessions(main, params);
   else if (sessionMatch) disposePage = renderSession(main, decodeURIComponent(sessionMatch[1]!));
   else if (path === '/queries') disposePage = renderQueries(main, params);
   else if (path === '/audit') disposePage = renderAudit(main, params);
+  else if (requestMatch) disposePage = renderRequests(main, params, requestMatch[1] ? decodeURIComponent(requestMatch[1]) : null);
   else append(main, h('p', {}, 'No such page.'));
 }
 

@@ -134,6 +134,7 @@ function describeSession(show: SessionShowWire): string {
     field(session.protocol === 'postgres' ? 'database' : 'login', session.protocol === 'postgres' ? `${session.login ?? '-'} on ${session.database ?? '-'}` : session.login),
     field('client', session.clientAddr),
     field('node', session.node),
+    field('request', session.requestId),
     field('grant', session.grantId),
     field('ticket', session.ticket),
     field('started', shortTime(session.startedAt)),

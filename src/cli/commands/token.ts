@@ -15,8 +15,9 @@ export function registerToken(program: Command): void {
     .argument('<identity>')
     .option('--ttl <duration>', 'lifetime, e.g. 8h, 30d, or "never"', '8h')
     .option('--reason <text>', 'why: recorded in the audit log')
-    .action(async (identity: string, options: { ttl: string; reason?: string }, command: Command) => {
-      const created = (await runCliOperation(configFor(command), 'token.create', { identity, ttl: options.ttl, reason: options.reason })) as {
+    .option('--request <id>', "an approved request for this identity (a bot's): the token works only while its grant lasts")
+    .action(async (identity: string, options: { ttl: string; reason?: string; request?: string }, command: Command) => {
+      const created = (await runCliOperation(configFor(command), 'token.create', { identity, ttl: options.ttl, reason: options.reason, request: options.request })) as {
         id: string;
         token: string;
         expiresAt: string | null;

@@ -28,6 +28,8 @@ export const endings = {
     reason: `the credential of the session (${credential}) expired at ${at.toISOString()}`,
     message: `the credential this session was opened with (${credential}) expired at ${at.toISOString()}; the session is closed`,
   }),
+  /** The approved request the session ran under ended (its time ran out, or it was revoked); `message` names it. */
+  grantEnded: (kind: 'expired' | 'revoked', message: string): Ending => ({ kind, reason: message, message }),
   shutdown: (): Ending => ({ kind: 'shutdown', reason: 'the gateway shut down', message: 'the gateway is shutting down' }),
   failed: (reason: string, message: string): Ending => ({ kind: 'failed', reason, message }),
 };

@@ -1,5 +1,6 @@
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { grantEndingSoonMessage, grantEndMessage } from '../../policy/grant-messages.js';
 import type { Action, Credential, Decision, Identity } from '../../policy/model.js';
 import type { SessionLog } from '../../recorder/session-log.js';
 import type { RecordingDigest } from '../../recorder/session-recorder.js';
@@ -78,6 +79,7 @@ export class LiveSession {
   private ending: Ending | null = null;
   private closing: Promise<void> | null = null;
   private deadline: { cancel(): void } | null = null;
+  private warning: { cancel(): void } | null = null;
 
   private bytesToClient = 0;
   private bytesFromClient = 0;
@@ -126,6 +128,7 @@ export class LiveSession {
     if (this.ending || this.closing) return;
     this.ending = ending;
     this.deadline?.cancel();
+    this.warning?.cancel();
     this.logger.info('ending session', { reason: ending.reason });
     this.handler?.terminate(ending);
   }
@@ -158,6 +161,7 @@ export class LiveSession {
   close(outcome: SessionClose): Promise<void> {
     return (this.closing ??= (async () => {
       this.deadline?.cancel();
+      this.warning?.cancel();
       try {
         await this.opened;
       } catch {
@@ -175,6 +179,7 @@ export class LiveSession {
             recording: main ? { path: main.path, bytes: main.bytes, sha256: main.sha256 } : null,
             channelRecordings: recordings,
             stats: { bytesToClient: this.bytesToClient, bytesFromClient: this.bytesFromClient, ...outcome.stats, ...(this.ending ? { endedBy: this.ending.kind } : {}) },
+            approval: this.decision.grant ?? null,
           },
         );
       } catch (error) {
@@ -210,14 +215,30 @@ export class LiveSession {
     if (!this.closing && !this.ending) this.armDeadline();
   }
 
-  /** The session ends at its maxSessionTTL, or earlier when its credential expires. */
+  /**
+   * The session ends at its maxSessionTTL, or earlier when its credential expires or the
+   * grant it runs under ends; under a grant, the operator is warned five minutes before (at
+   * once when less is left).
+   */
   private armDeadline(): void {
-    const ttl = this.decision.expiresAt ?? null;
-    const credential = this.credential.expiresAt ?? null;
-    if (!ttl && !credential) return;
-    const byCredential = credential !== null && (ttl === null || credential < ttl);
-    const at = byCredential ? credential! : ttl!;
-    const ending = byCredential ? endings.credentialExpired(this.credential.id, at) : endings.ttl(this.decision.roles, at);
-    this.deadline = timerAt(at, () => this.terminate(ending));
+    const candidates: Array<{ at: Date; ending: () => Ending }> = [];
+    const grant = this.decision.grant;
+    if (grant) {
+      candidates.push({ at: grant.until, ending: () => endings.grantEnded('expired', grantEndMessage(grant, { kind: 'expired', at: grant.until })) });
+    }
+    const ttl = this.decision.expiresAt;
+    if (ttl && (!grant || ttl < grant.until)) candidates.push({ at: ttl, ending: () => endings.ttl(this.decision.roles, ttl) });
+    const credential = this.credential.expiresAt;
+    if (credential) candidates.push({ at: credential, ending: () => endings.credentialExpired(this.credential.id, credential) });
+    if (candidates.length === 0) return;
+    const first = candidates.reduce((a, b) => (b.at < a.at ? b : a));
+    this.deadline = timerAt(first.at, () => this.terminate(first.ending()));
+    if (grant && first.at === grant.until) {
+      const warnAt = new Date(Math.max(Date.now(), grant.until.getTime() - GRANT_WARNING_MS));
+      this.warning = timerAt(warnAt, () => this.warn(grantEndingSoonMessage(grant, grant.until, new Date())));
+    }
   }
 }
+
+/** How long before a grant's end its sessions are warned. */
+const GRANT_WARNING_MS = 5 * 60_000;

@@ -186,6 +186,7 @@ export class SessionLifecycle {
           credential: session.credential,
           targetName: session.target.name,
           action: session.action,
+          grant: session.decision.grant ?? null,
         });
       } catch (error) {
         logger.error('could not re-decide a live session', { session: session.id, error: errorMessage(error) });
@@ -203,7 +204,7 @@ export class SessionLifecycle {
           data: { reason: verdict.reason, protocol: session.protocol, cause: cause ? { seq: cause.seq, type: cause.type } : null },
         })
         .catch((error: unknown) => logger.error('could not record a revoked session', { session: session.id, error: errorMessage(error) }));
-      session.terminate(endings.revoked(verdict.reason));
+      session.terminate(verdict.grantEnded ? endings.grantEnded(verdict.grantEnded, verdict.reason) : endings.revoked(verdict.reason));
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Connection, ServerChannel } from 'ssh2';
+import { onAnsweringSession } from './answering-session.js';
 import { OPEN_FAILURE, rejectChannelOpen } from './ssh2-internals.js';
 
 const GRACE_MS = 30_000;
@@ -13,25 +14,14 @@ export function serveRefusal(connection: Connection, message: string): void {
   const close = () => connection.end();
   const timer = setTimeout(close, GRACE_MS);
   connection.once('close', () => clearTimeout(timer));
-  connection.on('session', (accept) => {
-    const session = accept();
-    let pty = false;
-    session.on('pty', (ok) => {
-      pty = true;
-      ok?.();
-    });
-    session.on('env', (ok) => ok?.());
-    session.on('window-change', (ok) => ok?.());
-    const tell = (channel: ServerChannel) => {
-      channel.stderr.write(`${message}${pty ? '\r\n' : '\n'}`);
+  onAnsweringSession(connection, (session) =>
+    session.onStart((channel: ServerChannel) => {
+      channel.stderr.write(`${message}${session.pty ? '\r\n' : '\n'}`);
       channel.exit(1);
       channel.end();
       channel.once('close', close);
-    };
-    session.on('shell', (ok) => tell(ok()));
-    session.on('exec', (ok) => tell(ok()));
-    session.on('subsystem', (ok) => tell(ok()));
-  });
+    }, 'answer'),
+  );
   connection.on('tcpip', (_accept, reject) => rejectChannelOpen(connection, reject, OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, message));
   connection.on('request', (_accept, reject) => reject?.());
 }

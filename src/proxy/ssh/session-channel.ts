@@ -226,6 +226,7 @@ export class SessionChannel {
     const notices = [...this.refused];
     const { notice } = this.session.services.context.config.ssh;
     if (this.pty && notice) notices.unshift(notice.replaceAll('{sessionId}', this.session.id));
+    if (this.pty) notices.push(...this.session.warnings);
     for (const text of notices) {
       const line = Buffer.from(this.line(text));
       recorder?.output(line, 'stderr');

@@ -40,6 +40,8 @@ export interface SshSessionHost {
   /** Why the session could not start. */
   readonly failure: ProxyError | null;
   readonly ended: boolean;
+  /** Warnings the session was given so far (shown on terminal channels opened later too). */
+  readonly warnings: readonly string[];
   tags(channelId: number, channelKind: string, pty: boolean): RecordingTags;
   recordFileOperation(channelId: number, operation: ObservedFileOperation): boolean;
   /** Bytes passed in a channel (live progress). */

@@ -10,7 +10,12 @@ import { parseSshUsername } from './ssh-username.js';
 
 export type AuthOutcome =
   | (ResolvedIdentity & { kind: 'allowed'; login: string; decision: Decision; target: Target; sessionId: string })
-  | (ResolvedIdentity & { kind: 'denied'; message: string });
+  | (ResolvedIdentity & { kind: 'denied'; message: string })
+  /** The SSH user `request`: the access request door, no target. */
+  | (ResolvedIdentity & { kind: 'request' });
+
+/** The SSH user name of the access request door (`ssh request@gateway web1 --reason …`). */
+export const REQUEST_DOOR_USER = 'request';
 
 const METHODS: Array<'publickey' | 'keyboard-interactive'> = ['publickey', 'keyboard-interactive'];
 const MAX_FAILURES = 20;
@@ -86,7 +91,7 @@ export class SshAuthenticator {
       this.lastProblem = `custos: access denied: the signature made with key ${fingerprint} does not verify`;
       return this.fail(ctx);
     }
-    this.outcome = await this.decide(resolved, ctx.username);
+    this.outcome = ctx.username === REQUEST_DOOR_USER ? { ...resolved, kind: 'request' } : await this.decide(resolved, ctx.username);
     ctx.accept();
   }
 

@@ -8,6 +8,7 @@ import type { ProxyContext } from '../context.js';
 import { ProxyError } from '../errors.js';
 import { messages } from './operator-messages.js';
 import { serveRefusal } from './refused-connection.js';
+import { serveRequestDoor } from './request-door.js';
 import { SshAuthenticator } from './ssh-authenticator.js';
 import { sshMetrics, type SshServices } from './ssh-services.js';
 import { SshSession } from './ssh-session.js';
@@ -90,6 +91,10 @@ export class SshListener implements Listener {
     connection.once('ready', () => {
       clearTimeout(authTimer);
       const outcome = authenticator.outcome;
+      if (outcome?.kind === 'request') {
+        logger.info('ssh request door', { clientAddr, identity: outcome.identity.name });
+        return serveRequestDoor(connection, outcome, this.context.requests, logger);
+      }
       if (!outcome || outcome.kind === 'denied') {
         logger.info('ssh access denied', { clientAddr, identity: outcome?.identity.name, reason: outcome?.kind === 'denied' ? outcome.message : 'no outcome' });
         return serveRefusal(connection, outcome?.kind === 'denied' ? outcome.message : messages.unavailable);

@@ -46,6 +46,8 @@ export class SshSession implements SshSessionHost {
   private refusedChannels = 0;
   /** Channels whose file transfer protocol could not be followed: channel id → why. */
   private readonly fileLogsIncomplete: Record<string, string> = {};
+  /** Warnings given while the session runs (its access ends soon): channels opened later show them too. */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly services: SshServices,
@@ -66,6 +68,7 @@ export class SshSession implements SshSessionHost {
     live.handle({
       terminate: (ending) => void this.end(ending.reason, `custos: ${ending.message}`),
       warn: (message) => {
+        this.warnings.push(`custos: ${message}`);
         for (const channel of this.channels) channel.notice(`custos: ${message}`);
       },
     });
@@ -115,7 +118,10 @@ export class SshSession implements SshSessionHost {
       credential: credential.id,
       target: this.access.target.name,
       login,
-      grant: decision.grant ?? null,
+      grant: decision.grant ? { id: decision.grant.id, ticket: decision.grant.ticket } : null,
+      approval: decision.grant
+        ? { request: decision.grant.request, ticket: decision.grant.ticket, approvers: decision.grant.approvers, until: decision.grant.until.toISOString() }
+        : null,
       node: this.services.context.config.nodeName,
       clientAddr: this.clientAddr,
       recordInput: decision.recordInput,

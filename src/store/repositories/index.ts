@@ -2,6 +2,7 @@ import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
 import { cancelKeyRepository } from './cancel-keys.js';
 import { queryRepository } from './queries.js';
+import { requestRepository } from './requests.js';
 import { resourceRepository } from './resources.js';
 import { sessionRepository } from './sessions.js';
 import { tokenRepository } from './tokens.js';
@@ -23,8 +24,9 @@ export function createRepositories(db: Db) {
     viewer: viewerRepository(db),
     webSessions: webSessionRepository(db),
     cancelKeys: cancelKeyRepository(db),
+    requests: requestRepository(db),
   };
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions', 'cancelKeys'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions', 'cancelKeys', 'requests'] as const satisfies ReadonlyArray<keyof Repositories>;

@@ -1,10 +1,15 @@
-import { and, asc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db.js';
 import { queryRowLine } from '../query-lines.js';
-import { queries } from '../schema/index.js';
+import { queries, sessions } from '../schema/index.js';
 
 export type QueryRow = typeof queries.$inferSelect;
 export type NewQueryRow = Omit<QueryRow, 'id'>;
+/** A statement with the approval ticket of its session (the export's `ticket` column). */
+export type QueryListing = QueryRow & { ticket: string | null };
+
+/** The statement's columns and its session's ticket (sessions are looked up by primary key). */
+export const LISTING_COLUMNS = { ...getTableColumns(queries), ticket: sessions.ticket };
 
 export interface QueryFilter {
   identity?: string;
@@ -50,10 +55,11 @@ export function queryRepository(db: Db) {
       }
     },
 
-    async list(filter: QueryFilter = {}): Promise<QueryRow[]> {
+    async list(filter: QueryFilter = {}): Promise<QueryListing[]> {
       return db
-        .select()
+        .select(LISTING_COLUMNS)
         .from(queries)
+        .leftJoin(sessions, eq(sessions.id, queries.sessionId))
         .where(whereOf(filter))
         .orderBy(asc(queries.id))
         .limit(Math.min(filter.limit ?? 1000, 10_000));

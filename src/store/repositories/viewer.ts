@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from
 import type { ChainedAuditEvent } from '../../core/audit-chain.js';
 import type { Db } from '../db.js';
 import { auditEvents, identities, queries, sessions } from '../schema/index.js';
-import type { QueryRow } from './queries.js';
+import { LISTING_COLUMNS, type QueryListing, type QueryRow } from './queries.js';
 import { sessionConditions } from './session-filter.js';
 import type { SessionRow } from './sessions.js';
 
@@ -108,7 +108,7 @@ export function viewerRepository(db: Db) {
         .limit(Math.min(filter.limit, MAX_PAGE));
     },
 
-    async queriesPage(scope: ViewerScope, filter: QueryPageFilter): Promise<QueryRow[]> {
+    async queriesPage(scope: ViewerScope, filter: QueryPageFilter): Promise<QueryListing[]> {
       const conditions: SQL[] = [];
       if (scope.identityIds) conditions.push(scope.identityIds.length ? inArray(queries.identityId, scope.identityIds) : sql`false`);
       if (filter.identity) conditions.push(eq(queries.identityName, filter.identity));
@@ -121,8 +121,9 @@ export function viewerRepository(db: Db) {
       if (filter.afterId !== undefined) conditions.push(gt(queries.id, filter.afterId));
       if (filter.throughId !== undefined) conditions.push(lte(queries.id, filter.throughId));
       return db
-        .select()
+        .select(LISTING_COLUMNS)
         .from(queries)
+        .leftJoin(sessions, eq(sessions.id, queries.sessionId))
         .where(conditions.length ? and(...conditions) : undefined)
         .orderBy(filter.order === 'asc' ? asc(queries.id) : desc(queries.id))
         .limit(Math.min(filter.limit, MAX_PAGE));

@@ -1,10 +1,13 @@
+export { accessRequests } from './access-requests.js';
 export { auditEvents } from './audit-events.js';
 export { cancelKeys } from './cancel-keys.js';
 export { fileOperations } from './file-operations.js';
+export { grants } from './grants.js';
 export { identities } from './identities.js';
 export { identitySshKeys } from './identity-ssh-keys.js';
 export { portForwards } from './port-forwards.js';
 export { queries, type CapturedParam } from './queries.js';
+export { requestApprovals } from './request-approvals.js';
 export { roles } from './roles.js';
 export { sessionChannels } from './session-channels.js';
 export { sessions } from './sessions.js';

@@ -23,6 +23,8 @@ export const sessions = pgTable(
     clientAddr: text('client_addr'),
     node: text('node').notNull(),
     grantId: text('grant_id'),
+    /** The approved access request the session runs under (with `grantId` and `ticket`). */
+    requestId: text('request_id'),
     ticket: text('ticket'),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
@@ -48,5 +50,7 @@ export const sessions = pgTable(
     // The viewer's "own sessions" scope and ticket filter.
     index('sessions_identity_id_idx').on(table.identityId, table.startedAt),
     index('sessions_ticket_idx').on(table.ticket),
+    // A request's page lists the sessions opened under it.
+    index('sessions_request_idx').on(table.requestId),
   ],
 );

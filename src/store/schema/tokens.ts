@@ -20,6 +20,8 @@ export const tokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
     revokedBy: text('revoked_by'),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+    /** A token minted under an approved request (a bot's): valid only while that request's grant lasts. */
+    requestId: text('request_id'),
   },
   (table) => [index('tokens_identity_idx').on(table.identityId)],
 );

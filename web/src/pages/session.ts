@@ -109,6 +109,7 @@ export function renderSession(main: HTMLElement, id: string): () => void {
           ['Client address', text(s.clientAddr)],
           ['Gateway node', text(s.node)],
           ['Approval ticket', text(s.ticket)],
+          ['Access request', s.requestId ? h('a', { href: `/requests/${encodeURIComponent(String(s.requestId))}`, 'data-nav': true }, String(s.requestId)) : '—'],
           ['Grant', text(s.grantId)],
           ['Started', time(s.startedAt)],
           ['Ended', time(s.endedAt)],
