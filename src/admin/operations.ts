@@ -7,6 +7,7 @@ import { queryOperations } from './query-operations.js';
 import { requestOperations } from './request-operations.js';
 import { resourceOperations } from './resource-operations.js';
 import { sessionOperations } from './session-operations.js';
+import { storyOperations } from './story-operations.js';
 import { tokenOperations } from './token-operations.js';
 
 /** Every operation the CLI can ask for, by name. */
@@ -18,6 +19,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...queryOperations,
   ...requestOperations,
   ...botOperations,
+  ...storyOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

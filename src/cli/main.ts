@@ -9,7 +9,10 @@ import { registerRequest } from './commands/request.js';
 import { registerResources } from './commands/resources.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerStart } from './commands/start.js';
+import { registerStory } from './commands/story.js';
 import { registerToken } from './commands/token.js';
+import { registerVerify } from './commands/verify.js';
+import { registerExport } from './commands/export.js';
 import { exitCodeFor } from './errors.js';
 import { withConfigOption } from './program-context.js';
 import { escapeControls } from './safe-text.js';
@@ -30,6 +33,9 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerRequest(program);
   registerBots(program);
+  registerVerify(program);
+  registerStory(program);
+  registerExport(program);
   return program;
 }
 

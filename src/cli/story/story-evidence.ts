@@ -1,0 +1,24 @@
+import type { StoryEntry } from '../../recorder/story/story-model.js';
+
+/** Entries inside a session (under its start), shown indented. */
+export function insideSession(entry: StoryEntry): boolean {
+  return entry.session_id !== null && !entry.kind.startsWith('session.');
+}
+
+/** The ids that lead to an entry's evidence, in one short line: session, channel, recording, request, grant, statement, audit events. */
+export function evidenceOf(entry: StoryEntry): string {
+  const parts: string[] = [];
+  if (entry.session_id) parts.push(entry.session_id);
+  if (entry.channel_id !== null) parts.push(`channel ${entry.channel_id}`);
+  if (entry.recording) parts.push(`recording ${entry.recording.file}`);
+  if (entry.request_id) parts.push(entry.request_id);
+  if (entry.grant_id) parts.push(entry.grant_id);
+  if (entry.ticket) parts.push(`ticket ${entry.ticket}`);
+  if (entry.query) parts.push(`statement #${entry.query.seq} (query ${entry.query.id})`);
+  if (entry.audit_seqs.length) parts.push(`audit ${entry.audit_seqs.map((seq) => `#${seq}`).join(',')}`);
+  return parts.join(' ');
+}
+
+export function storyTime(iso: string): string {
+  return iso.replace('T', ' ');
+}
