@@ -4,6 +4,7 @@ import { registerAssets } from './assets.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerByteRecordingRoutes } from './byte-recording-routes.js';
+import { registerIdentityRoutes } from './identity-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
@@ -65,6 +66,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerQueryRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
     registerRequestRoutes(app, { store, requests });
+    registerIdentityRoutes(app, { store, config });
     registerAssets(app, options.assetsDir);
   };
 }

@@ -1,0 +1,167 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { asIdentity, requestIdOf, tokenFor } from './approvals.js';
+import { runClient } from './pg-gateway.js';
+import { startPostgres, type EphemeralPostgres } from './postgres.js';
+import { openSshShell } from './ssh-shell.js';
+import { runProcess, SFTP, startSshFixture, type SshFixture } from './ssh-fixture.js';
+import { waitFor } from './wait.js';
+
+/** What the scripted scenario did, with the ids a story must lead to. */
+export interface StoryScenario {
+  f: SshFixture;
+  pg: EphemeralPostgres;
+  /** Just before the scenario's first action. */
+  since: string;
+  requestId: string;
+  botTokenId: string;
+  sessions: { shell: string; exec: string; sftp: string; psql: string; bot: string };
+  remoteDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A gateway with SSH and PostgreSQL front ends before a real sshd and a real PostgreSQL,
+ * and this story, through the real clients: alice (human, owner of the bot `deployer`) is
+ * given a role, is denied a login, opens an interactive shell (typing two commands), runs
+ * an exec and an sftp batch, runs psql statements (a prepared one with a parameter); she
+ * asks for database access for her bot, `vera` approves it, the bot gets a token under the
+ * request and runs a parameterized statement with node-postgres; alice revokes the request
+ * (ending the bot's live session) and loses the role again.
+ */
+export async function runStoryScenario(settings: Record<string, unknown> = {}): Promise<StoryScenario> {
+  const pgServer = await startPostgres({ users: [{ name: 'app', password: 'app-secret', auth: 'scram-sha-256' }], databases: ['orders'] });
+  const admin = await pgServer.admin('orders');
+  await admin.query('grant all on schema public to app');
+  await admin.query(`create table items (id int primary key, name text)`);
+  await admin.query(`insert into items select g, 'item ' || g from generate_series(1, 20) g`);
+  await admin.query('grant all on items to app');
+  await admin.end();
+
+  const f = await startSshFixture({
+    settings: { listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true }, ...settings },
+  });
+  const secret = join(f.dir, 'app.secret');
+  writeFileSync(secret, 'app-secret', { mode: 0o600 });
+  await f.apply(`
+kind: target
+name: orders
+spec:
+  protocol: postgres
+  address: 127.0.0.1:${pgServer.port}
+  labels: { env: db }
+  credentials: { password: "file:${secret}" }
+---
+kind: role
+name: db-users
+spec: { targets: { env: db }, dbUsers: [app] }
+---
+kind: role
+name: db-gated
+spec: { targets: { env: db }, dbUsers: [app], requireApproval: { approvers: [approvers], ticket: required } }
+---
+kind: role
+name: approvers
+spec: {}
+---
+kind: identity
+name: vera
+spec: { kind: human, roles: [approvers] }
+---
+kind: identity
+name: deployer
+spec: { kind: bot, owner: alice, roles: [db-gated] }
+`);
+  const withAlice = (roles: string) => `
+kind: identity
+name: alice
+spec:
+  kind: human
+  roles: [${roles}]
+  sshKeys: ["${f.keys.alice.publicLine}"]
+`;
+  const aliceToken = await tokenFor(f.gateway, 'alice');
+  const veraToken = await tokenFor(f.gateway, 'vera');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const since = new Date().toISOString();
+  const store = f.gateway.gateway.store;
+  const newestSession = async (identity: string, seen: Set<string>) =>
+    waitFor(async () => (await store.sessions.list({ identity })).find((s) => !seen.has(s.id) && s.state !== 'live'), { what: `a new closed session of ${identity}` });
+  const seen = new Set<string>();
+  const next = async (identity: string) => {
+    const session = await newestSession(identity, seen);
+    seen.add(session.id);
+    return session.id;
+  };
+
+  // A role granted.
+  await f.apply(withAlice('ops, db-users'));
+  // A denied attempt: a login no role allows.
+  const denied = await f.run(f.keys.alice, 'operator@web1', ['true']);
+  if (denied.code === 0) throw new Error('the denied attempt was allowed');
+  // An interactive shell with two typed commands.
+  const shell = await openSshShell(f, { key: f.keys.alice, user: 'web1' });
+  await shell.run('echo story-$((6*7))', 'story-42');
+  await shell.exit();
+  const shellId = await next('alice');
+  // An exec.
+  const exec = await f.run(f.keys.alice, 'web1', ['echo', 'exec-output']);
+  if (exec.code !== 0) throw new Error(`exec failed: ${exec.stderr}`);
+  const execId = await next('alice');
+  // An sftp batch.
+  const remoteDir = join(f.dir, 'remote');
+  mkdirSync(remoteDir, { mode: 0o777 });
+  const local = join(f.dir, 'upload.txt');
+  writeFileSync(local, 'evidence\n');
+  const sftp = await runProcess(SFTP, ['-b', '-', '-P', String(f.port), ...f.sshOptions(f.keys.alice, ['-o', 'BatchMode=yes']), 'web1@127.0.0.1'], {
+    input: `put ${local} ${remoteDir}/uploaded.txt\n`,
+  });
+  if (sftp.code !== 0) throw new Error(`sftp failed: ${sftp.stderr}`);
+  const sftpId = await next('alice');
+  // psql: a prepared statement with a parameter, executed.
+  const psql = await runClient(
+    'psql',
+    ['-X', '-v', 'ON_ERROR_STOP=1', `host=127.0.0.1 port=${f.gateway.address('postgres').port} user=alice dbname=orders sslmode=disable`],
+    { PGPASSWORD: aliceToken },
+    'PREPARE item(int) AS SELECT name FROM items WHERE id = $1;\nEXECUTE item(7);\n',
+  );
+  if (psql.code !== 0 || !psql.stdout.includes('item 7')) throw new Error(`psql failed: ${psql.stderr}`);
+  const psqlId = await next('alice');
+
+  // Access for the bot, asked by its owner, approved by someone else.
+  const alice = asIdentity(f.gateway, aliceToken);
+  const vera = asIdentity(f.gateway, veraToken);
+  const created = await alice.cli(['request', 'create', '--for', 'deployer', '--target', 'orders', '--db-user', 'app', '--reason', 'release 4.2 migration', '--ticket', 'CHG-42', '--duration', '1h']);
+  const requestId = requestIdOf(created);
+  const approved = await vera.cli(['request', 'approve', requestId, '--reason', 'on the change calendar']);
+  if (approved.code !== 0) throw new Error(`approval failed: ${approved.stderr}`);
+  const minted = (await f.gateway.cli(['token', 'create', 'deployer', '--request', requestId])).stdout.trim();
+  const botTokenId = ((await store.tokens.list({ identityName: 'deployer' }))[0]!).id;
+  const bot = new pg.Client({ host: '127.0.0.1', port: f.gateway.address('postgres').port, user: 'deployer', password: minted, database: 'orders' });
+  await bot.connect();
+  bot.on('error', () => undefined);
+  const rows = await bot.query('SELECT name FROM items WHERE id = $1', [3]);
+  if (rows.rows[0]?.name !== 'item 3') throw new Error('the bot query failed');
+  // Revoked while the bot is connected: its session ends.
+  const revoked = await alice.cli(['request', 'revoke', requestId, '--reason', 'migration done']);
+  if (revoked.code !== 0) throw new Error(`revoke failed: ${revoked.stderr}`);
+  const botId = await next('deployer');
+  await bot.end().catch(() => undefined);
+  // The role taken away again.
+  await f.apply(withAlice('ops'));
+
+  return {
+    f,
+    pg: pgServer,
+    since,
+    requestId,
+    botTokenId,
+    sessions: { shell: shellId, exec: execId, sftp: sftpId, psql: psqlId, bot: botId },
+    remoteDir,
+    stop: async () => {
+      await f.stop();
+      await pgServer.stop();
+    },
+  };
+}
