@@ -35,7 +35,7 @@ export async function checkEvidence(config: GatewayConfig, options: { chainOnly:
   }
   return withCliOperations(config, async (run) => {
     const chain = (await run('audit.verify', { checkpoints })) as VerifyResult;
-    if (chain.fault) problems.push(`audit chain BROKEN at event ${chain.fault.seq}: ${chain.fault.message}`);
+    if (chain.fault) problems.push(`the audit chain is broken at event ${chain.fault.seq}`);
     for (const checkpoint of chain.checkpoints) if (!checkpoint.ok) problems.push(`expected head NOT in the chain: ${checkpoint.message}`);
     if (options.chainOnly) return { chain, recordings: null, queries: null, problems };
 

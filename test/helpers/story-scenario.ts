@@ -8,10 +8,15 @@ import { openSshShell } from './ssh-shell.js';
 import { runProcess, SFTP, startSshFixture, type SshFixture } from './ssh-fixture.js';
 import { waitFor } from './wait.js';
 
+/** A command typed in the scenario's shell: recorded content, attacker-controlled. */
+export const MARKUP = '<img src=y onerror=document.title=1>x';
+
 /** What the scripted scenario did, with the ids a story must lead to. */
 export interface StoryScenario {
   f: SshFixture;
   pg: EphemeralPostgres;
+  /** The gateway's store: a PostgreSQL database on the same server. */
+  storeDatabase: string;
   /** Just before the scenario's first action. */
   since: string;
   requestId: string;
@@ -22,7 +27,8 @@ export interface StoryScenario {
 }
 
 /**
- * A gateway with SSH and PostgreSQL front ends before a real sshd and a real PostgreSQL,
+ * A gateway with SSH and PostgreSQL front ends before a real sshd and a real PostgreSQL
+ * (which also holds the gateway's store),
  * and this story, through the real clients: alice (human, owner of the bot `deployer`) is
  * given a role, is denied a login, opens an interactive shell (typing two commands), runs
  * an exec and an sftp batch, runs psql statements (a prepared one with a parameter); she
@@ -31,7 +37,8 @@ export interface StoryScenario {
  * (ending the bot's live session) and loses the role again.
  */
 export async function runStoryScenario(settings: Record<string, unknown> = {}): Promise<StoryScenario> {
-  const pgServer = await startPostgres({ users: [{ name: 'app', password: 'app-secret', auth: 'scram-sha-256' }], databases: ['orders'] });
+  const pgServer = await startPostgres({ users: [{ name: 'app', password: 'app-secret', auth: 'scram-sha-256' }], databases: ['orders', 'custos_store'] });
+  const storeUrl = pgServer.url(pgServer.superuser, 'custos_store');
   const admin = await pgServer.admin('orders');
   await admin.query('grant all on schema public to app');
   await admin.query(`create table items (id int primary key, name text)`);
@@ -40,7 +47,7 @@ export async function runStoryScenario(settings: Record<string, unknown> = {}): 
   await admin.end();
 
   const f = await startSshFixture({
-    settings: { listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true }, ...settings },
+    settings: { store: { url: storeUrl }, listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true }, ...settings },
   });
   const secret = join(f.dir, 'app.secret');
   writeFileSync(secret, 'app-secret', { mode: 0o600 });
@@ -100,9 +107,10 @@ spec:
   // A denied attempt: a login no role allows.
   const denied = await f.run(f.keys.alice, 'operator@web1', ['true']);
   if (denied.code === 0) throw new Error('the denied attempt was allowed');
-  // An interactive shell with two typed commands.
+  // An interactive shell with typed commands (one of them markup, which must stay text).
   const shell = await openSshShell(f, { key: f.keys.alice, user: 'web1' });
   await shell.run('echo story-$((6*7))', 'story-42');
+  await shell.run(`echo '${MARKUP}' | tr -d x`, /<img src=y onerror=document.title=1>\r?\n/);
   await shell.exit();
   const shellId = await next('alice');
   // An exec.
@@ -154,6 +162,7 @@ spec:
   return {
     f,
     pg: pgServer,
+    storeDatabase: 'custos_store',
     since,
     requestId,
     botTokenId,

@@ -33,12 +33,13 @@ export function registerVerify(program: Command): void {
       }
       const report = await checkEvidence(configFor(command), { chainOnly: options.chainOnly === true, expectHeads });
       const { chain } = report;
-      print(
-        chain.fault
-          ? safeText`audit chain BROKEN: ${chain.checked} events verify before event ${chain.fault.seq}`
-          : safeText`audit chain intact: ${chain.checked} events`,
-      );
-      print(chain.head ? safeText`head: seq ${chain.head.seq} hash ${chain.head.hash}` : 'head: none (the chain is empty)');
+      const head = chain.head ? `head seq ${chain.head.seq} hash ${chain.head.hash}` : 'no events';
+      if (chain.fault) {
+        print(safeText`audit chain BROKEN at event ${chain.fault.seq}: ${chain.fault.message}`);
+        print(safeText`${chain.checked} events before it verify (${chain.head ? `up to seq ${chain.head.seq}, hash ${chain.head.hash}` : 'none'})`);
+      } else {
+        print(safeText`audit chain intact: ${chain.checked} events, ${head}`);
+      }
       for (const checkpoint of chain.checkpoints) if (checkpoint.ok) print(safeText`expected head ${checkpoint.message}`);
       if (report.recordings) print(`recordings: ${report.recordings.checked} checked against their sealed digests (${report.recordings.sessions} sessions)`);
       if (report.queries) {

@@ -1,8 +1,13 @@
 import type { StoryEntry } from '../../recorder/story/story-model.js';
 
-/** Entries inside a session (under its start), shown indented. */
-export function insideSession(entry: StoryEntry): boolean {
-  return entry.session_id !== null && !entry.kind.startsWith('session.');
+/** Entries inside one of the story's sessions (under its start), shown indented. */
+export function insideSession(entry: StoryEntry, sessions: Set<string>): boolean {
+  return entry.session_id !== null && sessions.has(entry.session_id) && !entry.kind.startsWith('session.');
+}
+
+/** The sessions a story shows (their start entries). */
+export function sessionsShown(entries: StoryEntry[]): Set<string> {
+  return new Set(entries.filter((entry) => entry.kind === 'session.start').map((entry) => entry.session_id!));
 }
 
 /** The ids that lead to an entry's evidence, in one short line: session, channel, recording, request, grant, statement, audit events. */

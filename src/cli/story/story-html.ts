@@ -1,6 +1,6 @@
 import type { Story, StoryEntry } from '../../recorder/story/story-model.js';
 import { escapeControls } from '../safe-text.js';
-import { evidenceOf, insideSession, storyTime } from './story-evidence.js';
+import { evidenceOf, insideSession, sessionsShown, storyTime } from './story-evidence.js';
 
 /**
  * The story as one HTML page an auditor opens offline: no script, no external asset (the
@@ -36,10 +36,11 @@ export function storyHtml(story: Story, options: { recordingHref?: (entry: Story
           : '—'
       }</td></tr>`,
   );
+  const shown = sessionsShown(story.entries);
   const rows = story.entries.map((entry) => {
     const href = options.recordingHref?.(entry) ?? null;
     const evidence = text(evidenceOf(entry));
-    return `<tr class="${insideSession(entry) ? 'inside' : 'top'}" data-kind="${text(entry.kind)}"><td class="time">${text(storyTime(entry.time))}</td><td class="kind">${text(entry.kind)}</td><td>${text(entry.actor ?? '—')}</td><td class="summary">${text(entry.summary)}</td><td class="evidence">${href ? `<a href="${attribute(href)}">${evidence}</a>` : evidence}</td></tr>`;
+    return `<tr class="${insideSession(entry, shown) ? 'inside' : 'top'}" data-kind="${text(entry.kind)}"><td class="time">${text(storyTime(entry.time))}</td><td class="kind">${text(entry.kind)}</td><td>${text(entry.actor ?? '—')}</td><td class="summary">${text(entry.summary)}</td><td class="evidence">${href ? `<a href="${attribute(href)}">${evidence}</a>` : evidence}</td></tr>`;
   });
   return `<!doctype html>
 <html lang="en">

@@ -1,7 +1,7 @@
 import type { Story } from '../../recorder/story/story-model.js';
 import { escapeControls } from '../safe-text.js';
 import { formatTable } from '../table.js';
-import { evidenceOf, insideSession, storyTime } from './story-evidence.js';
+import { evidenceOf, insideSession, sessionsShown, storyTime } from './story-evidence.js';
 
 /** The story for a terminal: who, the window, the credentials and approvals, then one line per entry. */
 export function storyText(story: Story): string {
@@ -25,9 +25,10 @@ export function storyText(story: Story): string {
   lines.push(`${story.entries.length} entries, ${story.sessions} sessions; audit chain head ${story.head ? `seq ${story.head.seq} hash ${story.head.hash}` : 'none'}`);
   if (story.truncated) lines.push('(more entries than shown: narrow the window)');
   const header = lines.map(escapeControls).join('\n');
+  const shown = sessionsShown(story.entries);
   const table = formatTable(
     ['TIME', 'WHAT', 'ACTOR', 'EVIDENCE', 'DETAILS'],
-    story.entries.map((entry) => [storyTime(entry.time), `${insideSession(entry) ? '  ' : ''}${entry.kind}`, entry.actor, evidenceOf(entry), entry.summary]),
+    story.entries.map((entry) => [storyTime(entry.time), `${insideSession(entry, shown) ? '  ' : ''}${entry.kind}`, entry.actor, evidenceOf(entry), entry.summary]),
   );
   return `${header}\n\n${story.entries.length ? table : '(nothing in this window)\n'}`;
 }

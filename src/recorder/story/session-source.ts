@@ -67,7 +67,13 @@ export const sessionSource: StorySource = {
 };
 
 function startSummary(session: SessionRow): string {
-  const as = session.login ? ` as ${session.login}` : session.database ? ` as database user ${session.database}` : '';
+  // A database session's login is its database user.
+  const as =
+    session.protocol === 'postgres'
+      ? ` as database user ${session.login ?? '?'}${session.database ? ` in database ${session.database}` : ''}`
+      : session.login
+        ? ` as ${session.login}`
+        : '';
   const from = session.clientAddr ? ` from ${session.clientAddr}` : '';
   const under = session.requestId ? ` under request ${session.requestId}${session.ticket ? ` (${session.ticket})` : ''}` : '';
   const who = session.identityKind === 'bot' ? ` (bot of ${session.identityOwner ?? '?'})` : '';
@@ -78,7 +84,8 @@ function startSummary(session: SessionRow): string {
 function endSummary(session: SessionRow): string {
   const seconds = Math.round((session.endedAt!.getTime() - session.startedAt.getTime()) / 100) / 10;
   const stats = session.stats as { queries?: { statements?: number } };
-  const statements = typeof stats.queries?.statements === 'number' ? `, ${stats.queries.statements} statements` : '';
+  const count = stats.queries?.statements;
+  const statements = typeof count === 'number' ? `, ${count} ${count === 1 ? 'statement' : 'statements'}` : '';
   const verb = session.state === 'interrupted' ? 'interrupted' : 'ended';
   return `${session.protocol} session ${session.id} ${verb} after ${seconds}s${statements}: ${session.endReason ?? 'no reason recorded'}`;
 }
