@@ -115,6 +115,21 @@ export const identitySpecSchema = z
     }
   });
 
+/**
+ * A Kubernetes rule of a role, read like an RBAC PolicyRule: the request's verb, resource
+ * (`pods`, `pods/exec`, `*` for everything, or star-slash-subresource for that subresource
+ * of any resource), namespace (`*` also covers cluster-scoped and all-namespace requests)
+ * and API group (`''` is the core group; default every group).
+ */
+export const kubeRuleSchema = z
+  .object({
+    verbs: z.array(z.string().min(1)).min(1),
+    resources: z.array(z.string().min(1)).min(1),
+    namespaces: z.array(z.string().min(1)).min(1),
+    apiGroups: z.array(z.string()).min(1).optional(),
+  })
+  .strict();
+
 const selectorValue = z.union([z.string(), z.array(z.string()).min(1)]);
 const accessLevel = z.enum(['none', 'own', 'all']);
 
@@ -126,6 +141,8 @@ export const roleSpecSchema = z
     dbUsers: z.array(z.string().min(1)).default([]),
     kubeUsers: z.array(z.string().min(1)).default([]),
     kubeGroups: z.array(z.string().min(1)).default([]),
+    /** Absent: the cluster's RBAC for the impersonated user decides alone; present: a request must also match one rule. */
+    kubeRules: z.array(kubeRuleSchema).optional(),
     maxSessionTTL: duration.default('8h'),
     recordInput: z.boolean().default(false),
     portForwarding: z.boolean().default(false),
@@ -145,6 +162,7 @@ export const roleSpecSchema = z
 export type TargetSpec = z.infer<typeof targetSpecSchema>;
 export type IdentitySpec = z.infer<typeof identitySpecSchema>;
 export type RoleSpec = z.infer<typeof roleSpecSchema>;
+export type KubeRule = z.infer<typeof kubeRuleSchema>;
 
 export type ResourceDocument =
   | { kind: 'target'; name: string; spec: TargetSpec }
