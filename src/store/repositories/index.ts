@@ -1,6 +1,7 @@
 import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
 import { cancelKeyRepository } from './cancel-keys.js';
+import { kubeRequestRepository } from './kube-requests.js';
 import { queryRepository } from './queries.js';
 import { resourceRepository } from './resources.js';
 import { sessionRepository } from './sessions.js';
@@ -20,6 +21,7 @@ export function createRepositories(db: Db) {
     tokens: tokenRepository(db),
     sessions: sessionRepository(db),
     queries: queryRepository(db),
+    kubeRequests: kubeRequestRepository(db),
     viewer: viewerRepository(db),
     webSessions: webSessionRepository(db),
     cancelKeys: cancelKeyRepository(db),
@@ -27,4 +29,4 @@ export function createRepositories(db: Db) {
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions', 'cancelKeys'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'kubeRequests', 'viewer', 'webSessions', 'cancelKeys'] as const satisfies ReadonlyArray<keyof Repositories>;

@@ -2,6 +2,7 @@ export { auditEvents } from './audit-events.js';
 export { cancelKeys } from './cancel-keys.js';
 export { fileOperations } from './file-operations.js';
 export { identities } from './identities.js';
+export { kubeRequests } from './kube-requests.js';
 export { identitySshKeys } from './identity-ssh-keys.js';
 export { portForwards } from './port-forwards.js';
 export { queries, type CapturedParam } from './queries.js';
