@@ -26,6 +26,8 @@ export interface GatewayConfig {
   ssh: { hostKey: string; notice: string; maxChannelsPerConnection: number };
   shutdown: { graceMs: number };
   postgres: { allowPlaintext: boolean; maxMessageBytes: number; startupTimeoutMs: number; maxStartupConnections: number };
+  /** `publicUrl`: the Kubernetes listener as clients reach it (kubeconfigs); null: https://<listen.kubernetes>. */
+  kubernetes: { publicUrl: string | null; apiSessionIdleMs: number };
   recordings: { dir: string };
   web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
   admin: { socket: string };
@@ -54,6 +56,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'postgres.maxMessageBytes', env: 'CUSTOS_POSTGRES_MAX_MESSAGE_BYTES', type: 'number', default: '67108864' },
   { path: 'postgres.startupTimeoutMs', env: 'CUSTOS_POSTGRES_STARTUP_TIMEOUT_MS', type: 'number', default: '10000' },
   { path: 'postgres.maxStartupConnections', env: 'CUSTOS_POSTGRES_MAX_STARTUP_CONNECTIONS', type: 'number', default: '1000' },
+  { path: 'kubernetes.publicUrl', env: 'CUSTOS_KUBERNETES_PUBLIC_URL', type: 'string', default: 'https://<listen.kubernetes>' },
+  { path: 'kubernetes.apiSessionIdle', env: 'CUSTOS_KUBERNETES_API_SESSION_IDLE', type: 'string', default: '10m' },
   { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
   { path: 'web.tls', env: 'CUSTOS_WEB_TLS', type: 'boolean', default: 'false' },
   { path: 'web.sessionIdleTimeout', env: 'CUSTOS_WEB_SESSION_IDLE_TIMEOUT', type: 'string', default: '30m' },
@@ -86,6 +90,13 @@ const fileSchema = z
         maxMessageBytes: z.number().int().min(1024),
         startupTimeoutMs: z.number().int().min(100),
         maxStartupConnections: z.number().int().min(1),
+      })
+      .partial()
+      .strict(),
+    kubernetes: z
+      .object({
+        publicUrl: z.string().regex(/^https:\/\/[^/]+/, 'expected https://host[:port], as clients reach the Kubernetes listener'),
+        apiSessionIdle: z.string().refine(isDuration, { message: 'expected a duration such as 10m' }),
       })
       .partial()
       .strict(),
@@ -183,6 +194,10 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       maxMessageBytes: file.postgres?.maxMessageBytes ?? 64 * 1024 * 1024,
       startupTimeoutMs: file.postgres?.startupTimeoutMs ?? 10_000,
       maxStartupConnections: file.postgres?.maxStartupConnections ?? 1000,
+    },
+    kubernetes: {
+      publicUrl: file.kubernetes?.publicUrl?.replace(/\/+$/, '') ?? null,
+      apiSessionIdleMs: parseDuration(file.kubernetes?.apiSessionIdle ?? '10m'),
     },
     recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
     web: {
