@@ -2,6 +2,7 @@ import { VERSION } from '../core/version.js';
 import { auditOperations } from './audit-operations.js';
 import type { Operation, OperationContext } from './context.js';
 import { AdminError } from './errors.js';
+import { kubeRequestOperations } from './kube-request-operations.js';
 import { queryOperations } from './query-operations.js';
 import { resourceOperations } from './resource-operations.js';
 import { sessionOperations } from './session-operations.js';
@@ -14,6 +15,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...auditOperations,
   ...sessionOperations,
   ...queryOperations,
+  ...kubeRequestOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

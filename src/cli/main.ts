@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
+import { registerKubeRequests } from './commands/kube-requests.js';
+import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerPlay } from './commands/play.js';
 import { registerQueries } from './commands/queries.js';
 import { registerResources } from './commands/resources.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerSessions(program);
   registerPlay(program);
   registerQueries(program);
+  registerKubeRequests(program);
+  registerKubeconfig(program);
   return program;
 }
 

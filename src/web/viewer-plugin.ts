@@ -3,6 +3,7 @@ import { parseDuration } from '../core/duration.js';
 import { registerAssets } from './assets.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
+import { registerKubeRequestRoutes } from './kube-requests-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
@@ -60,6 +61,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerRecordingRoutes(app, { store, config, replay, views });
     registerLiveTail(app, { store, config, views, logger, sessions });
     registerQueryRoutes(app, { store, views });
+    registerKubeRequestRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
     registerAssets(app, options.assetsDir);
   };
