@@ -24,7 +24,7 @@ export function registerKubeconfig(program: Command): void {
       try {
         caPem = await readFile(config.tls.ca, 'utf8');
       } catch (error) {
-        throw new Error(`cannot read the gateway CA ${config.tls.ca} (tls.ca): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        throw new Error(`cannot read the gateway CA ${config.tls.ca} (tls.ca): ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
       }
       const created = await withCliOperations(config, async (run) => {
         for (const name of targets) {
