@@ -27,7 +27,9 @@ const DROPPED = new Set([
  * any of them refuses the request. Returns the names found.
  */
 export function clientImpersonationHeaders(headers: IncomingHttpHeaders): string[] {
-  return Object.keys(headers).filter((name) => name.startsWith('impersonate-'));
+  return Object.keys(headers)
+    .filter((name) => name.startsWith('impersonate-'))
+    .sort();
 }
 
 /**
