@@ -2,7 +2,8 @@
  * `npm run bench:kube`: in one run against the same test API server (a process of its own),
  * - small Kubernetes GET requests per second and p50/p99 latency: direct, through a bare
  *   Node HTTPS reverse proxy (the baseline: Custos aims at ≥ 0.8× its rate) and through
- *   Custos (identity token, decision, impersonation, request log), as ratios;
+ *   Custos (identity token, decision, impersonation, request log) on the embedded store and
+ *   on a PostgreSQL store, as ratios, and the CPU each proxy process spends per request;
  * - exec of 100 MB of output (client-node over WebSocket v5): direct, bare proxy, and
  *   through Custos with a tty (recorded as asciicast) and without one (recorded stream).
  * This process is the load (keep-alive connections, a fixed number of requests in flight).
@@ -20,6 +21,7 @@ import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { prepareGatewayFiles, spawnGateway, type ChildGateway, type TestGatewayFiles } from '../test/helpers/gateway.js';
 import { freePort } from '../test/helpers/ports.js';
+import { startPostgres, type EphemeralPostgres } from '../test/helpers/postgres.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -33,6 +35,8 @@ const LINE = 'custos kube benchmark: the quick brown fox jumps over the lazy dog
 
 interface Endpoint {
   name: string;
+  /** The process serving this endpoint, whose CPU time per request is reported (not for direct: the API server itself). */
+  pid?: number;
   /** The server URL as a kubeconfig would name it (Custos: with /k8s/<target>). */
   url: string;
   caPem: string;
@@ -46,20 +50,29 @@ interface Result {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time (all threads) the endpoint's process spent per request, in µs. */
+  cpuUsPerRequest: number | null;
+}
+
+/** utime + stime of a process (all its threads), in seconds. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const children: ChildProcess[] = [];
 const dir = makeTempDir('bkube-');
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
-async function startProcess<T>(script: string, args: string[]): Promise<T> {
+async function startProcess<T>(script: string, args: string[]): Promise<T & { pid: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
   });
-  return JSON.parse(line) as T;
+  return { ...(JSON.parse(line) as T), pid: child.pid! };
 }
 
 async function measure(endpoint: Endpoint): Promise<Result> {
@@ -79,6 +92,7 @@ async function measure(endpoint: Endpoint): Promise<Result> {
   await Promise.all(Array.from({ length: CONCURRENCY }, once));
   const latencies: number[] = [];
   let errors = 0;
+  const cpuBefore = cpuSeconds(endpoint.pid);
   const deadline = Date.now() + SECONDS * 1000;
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -93,10 +107,12 @@ async function measure(endpoint: Endpoint): Promise<Result> {
     }),
   );
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuAfter = cpuSeconds(endpoint.pid);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { name: endpoint.name, requests: latencies.length, errors, perSecond: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99) };
+  const cpuUsPerRequest = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, latencies.length + errors);
+  return { name: endpoint.name, requests: latencies.length, errors, perSecond: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99), cpuUsPerRequest };
 }
 
 /** `yes | head -c N` in the bench pod over WebSocket v5 (client-node); MB/s of stdout received. */
@@ -125,11 +141,18 @@ async function execRate(endpoint: Endpoint, tty: boolean): Promise<number> {
   return received / 1024 / 1024 / seconds;
 }
 
-async function startCustos(upstream: { url: string; caPem: string; token: string }): Promise<{ gateway: ChildGateway; files: TestGatewayFiles; endpoint: Endpoint }> {
+interface Custos {
+  gateway: ChildGateway;
+  files: TestGatewayFiles;
+  endpoint: Endpoint;
+}
+
+/** A Custos gateway process with a target for the test API server; on the embedded store unless `storeUrl` is given. */
+async function startCustos(name: string, upstream: { url: string; caPem: string; token: string }, storeUrl?: string): Promise<Custos> {
   const port = await freePort();
-  const files = await prepareGatewayFiles({ settings: { listen: { kubernetes: `127.0.0.1:${port}`, web: 'off' }, log: { level: 'warn' } } });
+  const files = await prepareGatewayFiles({ ...(storeUrl ? { storeUrl } : {}), settings: { listen: { kubernetes: `127.0.0.1:${port}`, web: 'off' }, log: { level: 'warn' } } });
   const gateway = await spawnGateway(files);
-  const kubeconfig = join(dir.path, 'upstream.kubeconfig');
+  const kubeconfig = join(dir.path, `upstream-${name.replace(/\W+/g, '-')}.kubeconfig`);
   writeFileSync(
     kubeconfig,
     `apiVersion: v1
@@ -141,7 +164,7 @@ current-context: up
 `,
     { mode: 0o600 },
   );
-  const resources = join(dir.path, 'resources.yaml');
+  const resources = join(dir.path, `resources-${name.replace(/\W+/g, '-')}.yaml`);
   writeFileSync(
     resources,
     `kind: target
@@ -162,31 +185,44 @@ spec: { roles: [bench] }
   const token = await files.cli(['token', 'create', 'benchmarker', '--ttl', '2h']);
   if (token.code !== 0) throw new Error(token.stderr);
   const caPem = readFileSync(join(files.dataDir, 'tls/ca.crt'), 'utf8');
-  return { gateway, files, endpoint: { name: 'custos', url: `https://127.0.0.1:${port}/k8s/bench`, caPem, token: token.stdout.trim() } };
+  return { gateway, files, endpoint: { name, pid: gateway.child.pid!, url: `https://127.0.0.1:${port}/k8s/bench`, caPem, token: token.stdout.trim() } };
 }
 
-let custos: { gateway: ChildGateway; files: TestGatewayFiles; endpoint: Endpoint } | null = null;
+const gateways: Custos[] = [];
+let postgres: EphemeralPostgres | null = null;
 try {
   const upstream = await startProcess<{ url: string; caPem: string; token: string }>('bench/kube-upstream.ts', []);
   const caFile = join(dir.path, 'upstream-ca.crt');
   writeFileSync(caFile, upstream.caPem);
   const bare = await startProcess<{ url: string; caPem: string }>('bench/kube-baseline/main.ts', [upstream.url, caFile]);
-  custos = await startCustos(upstream);
+  const custos = await startCustos('custos', upstream);
+  gateways.push(custos);
+  postgres = await startPostgres({ databases: ['custos_bench'] });
+  const custosPg = await startCustos('custos (pg)', upstream, postgres.url(undefined, 'custos_bench'));
+  gateways.push(custosPg);
   const endpoints: Endpoint[] = [
     { name: 'direct', url: upstream.url, caPem: upstream.caPem, token: upstream.token },
-    { name: 'bare proxy', url: bare.url, caPem: bare.caPem, token: upstream.token },
+    { name: 'bare proxy', pid: bare.pid, url: bare.url, caPem: bare.caPem, token: upstream.token },
     custos.endpoint,
+    custosPg.endpoint,
   ];
 
   const best = new Map<string, Result>();
+  const roundRatios = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? endpoints : [...endpoints].reverse();
+    const rates = new Map<string, number>();
     for (const endpoint of order) {
       const result = await measure(endpoint);
-      log(`  round ${round + 1} ${endpoint.name.padEnd(10)} ${result.perSecond.toFixed(0)} req/s`);
+      log(`  round ${round + 1} ${endpoint.name.padEnd(10)} ${result.perSecond.toFixed(0)} req/s${result.cpuUsPerRequest === null ? '' : `, ${result.cpuUsPerRequest.toFixed(0)} µs CPU per request`}`);
+      rates.set(endpoint.name, result.perSecond);
+      if (result.cpuUsPerRequest !== null) cpu.set(endpoint.name, [...(cpu.get(endpoint.name) ?? []), result.cpuUsPerRequest]);
       if ((best.get(endpoint.name)?.perSecond ?? 0) < result.perSecond) best.set(endpoint.name, result);
     }
+    for (const name of ['custos', 'custos (pg)']) roundRatios.set(name, [...(roundRatios.get(name) ?? []), rates.get(name)! / rates.get('bare proxy')!]);
   }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const results = endpoints.map((endpoint) => best.get(endpoint.name)!);
   const baseline = best.get('bare proxy')!;
   const lines = [`GET ${PATH}, ${CONCURRENCY} in flight, ${SECONDS}s per endpoint, best of ${ROUNDS}`, 'endpoint      req/s   p50 ms  p99 ms  errors  vs bare proxy'];
@@ -196,6 +232,11 @@ try {
     );
   }
 
+  lines.push('', 'vs bare proxy, median of the rounds (each round measures every endpoint back to back):');
+  for (const [name, ratios] of roundRatios) lines.push(`  ${name.padEnd(12)} ${median(ratios).toFixed(2)}x  [${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}]`);
+  lines.push('CPU per request (median of the rounds; every thread of the process, PostgreSQL server not included):');
+  for (const [name, values] of cpu) lines.push(`  ${name.padEnd(12)} ${median(values).toFixed(0).padStart(5)} µs`);
+
   const exec: Array<{ name: string; mbPerSecond: number }> = [];
   if (EXEC_BYTES > 0) {
     lines.push('', `exec of ${EXEC_BYTES / 1024 / 1024} MB of output (client-node, WebSocket v5)`);
@@ -203,9 +244,11 @@ try {
       ['direct, no tty', endpoints[0]!, false],
       ['bare proxy, no tty', endpoints[1]!, false],
       ['custos, no tty (recorded)', custos.endpoint, false],
+      ['custos (pg), no tty', custosPg.endpoint, false],
       ['direct, tty', endpoints[0]!, true],
       ['bare proxy, tty', endpoints[1]!, true],
       ['custos, tty (recorded)', custos.endpoint, true],
+      ['custos (pg), tty', custosPg.endpoint, true],
     ] as const) {
       const rate = await execRate(endpoint, tty);
       exec.push({ name, mbPerSecond: rate });
@@ -213,10 +256,13 @@ try {
     }
   }
   console.log(lines.join('\n'));
-  console.log(JSON.stringify({ bench: 'kube', concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, results, exec }));
+  console.log(JSON.stringify({ bench: 'kube', concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, results, roundRatios: Object.fromEntries(roundRatios), cpuUsPerRequest: Object.fromEntries(cpu), exec }));
 } finally {
-  await custos?.gateway.stop();
-  custos?.files.remove();
+  for (const custos of gateways) {
+    await custos.gateway.stop();
+    custos.files.remove();
+  }
+  await postgres?.stop();
   for (const child of children) child.kill('SIGTERM');
   dir.remove();
 }

@@ -12,6 +12,7 @@ import { refusals } from './status.js';
 /** A request the decision allowed, with what its evidence row needs. */
 export interface Admitted {
   info: KubeRequestInfo;
+  /** The query of logs and pod-stream requests (empty for others). */
   query: URLSearchParams;
   action: KubernetesRequestAction;
   decision: Decision;
@@ -32,8 +33,6 @@ const MAX_PATH_CHARS = 8192;
  */
 export function admitRequest(services: KubeServices, api: ApiSession, req: IncomingMessage, rest: string): Admitted {
   const method = req.method ?? 'GET';
-  const queryAt = rest.indexOf('?');
-  const query = new URLSearchParams(queryAt < 0 ? '' : rest.slice(queryAt + 1));
   const row = (info: KubeRequestInfo | null, decision: Decision | null, reason: string | null, longRunning: boolean): KubeRequestStart => ({
     sessionId: api.id,
     seq: api.nextSeq(),
@@ -75,6 +74,7 @@ export function admitRequest(services: KubeServices, api: ApiSession, req: Incom
     ? { kind: 'kubernetes.request', verb: info.verb, apiGroup: info.apiGroup, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name }
     : { kind: 'kubernetes.request', verb: info.verb, resource: '', path: info.path };
   const decision = api.decide(action);
+  const query = queryOf(info, rest);
   const longRunning = isLongRunning(info, query);
   if (!decision.allow) {
     throw refuse(services, api, row(info, decision, decision.reason, false), 403, refusals.forbidden(api.identity.name, api.target.name, decision.reason), action);
@@ -91,6 +91,15 @@ export function admitRequest(services: KubeServices, api: ApiSession, req: Incom
   };
 }
 
+const NO_QUERY = new URLSearchParams();
+
+/** The query, for the requests whose handling reads it (logs, the pod streams); most requests never need it parsed. */
+function queryOf(info: KubeRequestInfo, rest: string): URLSearchParams {
+  const queryAt = rest.indexOf('?');
+  if (queryAt < 0 || (info.subresource !== 'log' && !STREAMING_SUBRESOURCES.has(info.subresource))) return NO_QUERY;
+  return new URLSearchParams(rest.slice(queryAt + 1));
+}
+
 /** Watches, followed logs, proxies and the pod streams run until someone ends them. */
 function isLongRunning(info: KubeRequestInfo, query: URLSearchParams): boolean {
   if (info.verb === 'watch' || info.verb === 'proxy' || info.subresource === 'proxy') return true;
@@ -102,7 +111,7 @@ function isLongRunning(info: KubeRequestInfo, query: URLSearchParams): boolean {
 function refuse(services: KubeServices, api: ApiSession, row: KubeRequestStart, code: number, error: ProxyError, action?: KubernetesRequestAction): ProxyError {
   const { context } = services;
   api.requestStarted(false);
-  services.metrics.requests({ verb: row.verb, code: String(code) });
+  services.metrics.requests(code);
   try {
     services.requests.begin(row).end({ code, requestBytes: 0, responseBytes: 0 });
   } catch {

@@ -6,6 +6,9 @@ import type { KubeServices } from './kube-services.js';
 import { endingStatus, type KubeStatus } from './status.js';
 import type { KubeUpstreamClient } from './upstream-pool.js';
 
+const DECISION_REUSE_MS = 1000;
+const MAX_REUSED_DECISIONS = 1000;
+
 /** A request of the session still running (a watch, `logs -f`, a port-forward). */
 export interface HeldRequest {
   readonly action: KubernetesRequestAction;
@@ -35,6 +38,8 @@ export class ApiSession {
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly counts = { requests: 0, denied: 0, longRunning: 0 };
   private ending: Promise<void> | null = null;
+  /** Decisions of the last second by request: a client repeating a request is not decided anew each time. */
+  private readonly decisions = new Map<string, { decision: Decision; at: number }>();
 
   constructor(
     private readonly services: KubeServices,
@@ -65,9 +70,16 @@ export class ApiSession {
     return ++this.seq;
   }
 
-  /** The decision for one request, from the roles as they stand (pure, in memory). */
+  /** The decision for one request, from the roles as they stand (pure, in memory; reused for the same request within a second). */
   decide(action: KubernetesRequestAction): Decision {
-    return decideFromSnapshot(this.snapshot, action);
+    const key = `${action.verb}\0${action.apiGroup}\0${action.resource}\0${action.subresource}\0${action.namespace}\0${action.name}\0${action.path ?? ''}`;
+    const now = Date.now();
+    const known = this.decisions.get(key);
+    if (known && now - known.at < DECISION_REUSE_MS) return known.decision;
+    const decision = decideFromSnapshot(this.snapshot, action, new Date(now));
+    if (this.decisions.size >= MAX_REUSED_DECISIONS) this.decisions.clear();
+    this.decisions.set(key, { decision, at: now });
+    return decision;
   }
 
   requestStarted(allowed: boolean): void {
@@ -104,6 +116,7 @@ export class ApiSession {
     const snapshot = await access.snapshot(this.identity.id, this.target.name);
     if (!snapshot) return; // identity or target gone: the lifecycle's re-decision ends the session
     this.snapshot = snapshot;
+    this.decisions.clear();
     for (const request of [...this.held]) {
       const decision = this.decide(request.action);
       if (decision.allow) continue;

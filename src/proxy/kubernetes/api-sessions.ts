@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CustosError, errorMessage } from '../../core/errors.js';
 import type { ResolvedIdentity } from '../../policy/access-control.js';
 import { ProxyError } from '../errors.js';
@@ -33,7 +32,8 @@ export class ApiSessions {
   forRequest(authorization: string | undefined, targetName: string, clientAddr: string | null): Promise<ApiSession> {
     const token = bearerToken(authorization);
     if (!token) return this.refuseUnauthenticated(clientAddr, targetName, 'the request carries no bearer token');
-    const key = `${createHash('sha256').update(token).digest('hex')}\0${targetName}\0${clientAddr ?? ''}`;
+    // In memory only, like the header it comes from: no hash to compute on every request.
+    const key = `${token}\0${targetName}\0${clientAddr ?? ''}`;
     const session = this.live.get(key);
     if (session && !session.ended) return Promise.resolve(session);
     let opening = this.opening.get(key);

@@ -300,7 +300,7 @@ export class ExecSession {
         })
         .catch((error: unknown) => this.live.logger.error('could not close a channel row', { error: errorMessage(error) }));
     }
-    this.services.metrics.requests({ verb: this.admitted.info.verb, code: code === null ? 'none' : `${String(code)[0]}xx` });
+    this.services.metrics.requests(code);
     this.entry?.end({
       code,
       requestBytes: this.bytes.fromClient,

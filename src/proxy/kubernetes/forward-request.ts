@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { errorMessage } from '../../core/errors.js';
 import { ProxyError } from '../errors.js';
@@ -63,6 +63,8 @@ export function forwardRequest(options: ForwardOptions): ForwardedRequest {
     agent: upstream.agent,
     hostname: upstream.hostname,
     port: upstream.port,
+    // Given, so the agent does not work it out from the Host header on every request.
+    servername: upstream.servername,
     method: req.method,
     path: `${upstream.basePath}${options.rest}`,
     headers: upstreamHeaders(req.headers, upstream, options.as),
@@ -78,7 +80,7 @@ export function forwardRequest(options: ForwardOptions): ForwardedRequest {
 
   upstreamReq.on('response', (upstreamRes) => {
     code = upstreamRes.statusCode ?? 502;
-    const headers = responseHeaders(upstreamRes.headers);
+    const headers = responseHeaders(upstreamRes.rawHeaders);
     const type = String(upstreamRes.headers['content-type'] ?? '');
     watchJson = options.streaming && type.startsWith('application/json') && !upstreamRes.headers['content-encoding'];
     res.writeHead(code, upstreamRes.statusMessage, headers);
@@ -138,10 +140,11 @@ export function forwardRequest(options: ForwardOptions): ForwardedRequest {
   };
 }
 
-function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+/** The cluster's response headers as it sent them (name case, order, repeats), without hop-by-hop ones. */
+function responseHeaders(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
 }

@@ -5,17 +5,24 @@ import type { ProxyContext } from '../context.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface KubeMetrics {
-  requests(labels: { verb: string; code: string }): void;
+  /** A request answered: `code` is its status class (2xx …, 101 upgrades as 1xx) or `none`. */
+  requests(code: number | null): void;
   authFailures(): void;
   recordingFailures(): void;
 }
 
 export function kubeMetrics(metrics: Metrics): KubeMetrics {
-  const requests = metrics.counter('custos_kubernetes_requests_total', 'Kubernetes API requests through the gateway, by verb and response code class');
+  const requests = metrics.counter('custos_kubernetes_requests_total', 'Kubernetes API requests through the gateway, by response code class');
+  const classes = new Map<string, { code: string }>();
   const authFailures = metrics.counter('custos_auth_failures_total', 'Authentications that did not prove an identity, by protocol');
   const recordingFailures = metrics.counter('custos_recording_failures_total', 'Recordings that could not be written (their sessions were ended)');
   return {
-    requests: (labels) => requests(labels),
+    requests: (code) => {
+      const label = code === null ? 'none' : `${String(code)[0]}xx`;
+      let labels = classes.get(label);
+      if (!labels) classes.set(label, (labels = { code: label }));
+      requests(labels);
+    },
     authFailures: () => authFailures({ protocol: 'kubernetes' }),
     recordingFailures: () => recordingFailures(),
   };

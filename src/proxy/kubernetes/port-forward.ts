@@ -54,7 +54,7 @@ export async function servePortForward(
     observer.close();
     const why = endedBy ?? reason;
     entry.end({ code, requestBytes: bytes.fromClient, responseBytes: bytes.toClient, reason: why, details: { ports: [...ports].sort((a, b) => a - b), connections } });
-    services.metrics.requests({ verb: info.verb, code: code === null ? 'none' : `${String(code)[0]}xx` });
+    services.metrics.requests(code);
     if (code !== 101) return;
     void context.audit
       .record({

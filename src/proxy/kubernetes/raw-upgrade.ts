@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ProxyError } from '../errors.js';
@@ -27,7 +26,7 @@ export function rawUpgrade(upstream: KubeUpstreamClient, method: string, path: s
       host: upstream.hostname,
       port: upstream.port,
       ...upstream.tls,
-      ...(upstream.tls.servername || isIP(upstream.hostname) ? {} : { servername: upstream.hostname }),
+      ...(upstream.servername ? { servername: upstream.servername } : {}),
     });
     let received = Buffer.alloc(0);
     const fail = (error: Error) => {

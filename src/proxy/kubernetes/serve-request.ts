@@ -21,7 +21,7 @@ export function serveRequest(services: KubeServices, api: ApiSession, req: Incom
   try {
     entry = services.requests.begin(admitted.row);
   } catch (error) {
-    services.metrics.requests({ verb: admitted.info.verb, code: '503' });
+    services.metrics.requests(503);
     return sendStatus(res, statusFor(refusals.evidence(api.identity.name, api.target.name, (error as Error).message)));
   }
   let release: (() => void) | null = null;
@@ -35,7 +35,7 @@ export function serveRequest(services: KubeServices, api: ApiSession, req: Incom
     onBytes: (toClient, fromClient) => api.live.transferred(toClient, fromClient),
     onDone: (outcome) => {
       release?.();
-      services.metrics.requests({ verb: admitted.info.verb, code: outcome.code === null ? 'none' : `${String(outcome.code)[0]}xx` });
+      services.metrics.requests(outcome.code);
       entry.end({ code: outcome.code, requestBytes: outcome.requestBytes, responseBytes: outcome.responseBytes, reason: outcome.reason });
     },
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent, type AgentOptions } from 'node:https';
+import { isIP } from 'node:net';
 import type { Target } from '../../policy/model.js';
 import { ProxyError } from '../errors.js';
 import { loadKubeUpstream, upstreamTlsOptions, type KubeUpstream } from './upstream-config.js';
@@ -11,6 +12,8 @@ export interface KubeUpstreamClient {
   server: string;
   hostname: string;
   port: number;
+  /** The TLS server name to present and check ('' for an IP address without tls-server-name). */
+  servername: string;
   /** The server URL's path prefix ('' or '/prefix'): the API path follows it. */
   basePath: string;
   agent: Agent;
@@ -50,17 +53,38 @@ export class UpstreamPool {
 
 function makeClient(target: string, upstream: KubeUpstream): KubeUpstreamClient {
   const url = new URL(upstream.server);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const tls = upstreamTlsOptions(upstream);
   return {
     target,
     server: upstream.server,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    hostname,
     port: Number(url.port || 443),
+    servername: upstream.tlsServerName ?? (isIP(hostname) ? '' : hostname),
     basePath: url.pathname.replace(/\/+$/, ''),
-    agent: new Agent({ ...tls, keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' }),
+    agent: new UpstreamAgent(tls),
     tls,
     authorization: upstream.token ? `Bearer ${upstream.token}` : null,
   };
+}
+
+/**
+ * The keep-alive agent of one cluster. Its CA and client certificate are added where its
+ * connections are made, not to its options: https.Agent names every request's connection
+ * pool from its options, and a certificate in them is turned into text and hashed per request.
+ */
+class UpstreamAgent extends Agent {
+  private readonly secrets: Pick<AgentOptions, 'ca' | 'cert' | 'key'>;
+
+  constructor(tls: AgentOptions) {
+    const { ca, cert, key, ...rest } = tls;
+    super({ ...rest, keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
+    this.secrets = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  }
+
+  override createConnection(options: Parameters<Agent['createConnection']>[0], callback?: Parameters<Agent['createConnection']>[1]): ReturnType<Agent['createConnection']> {
+    return super.createConnection({ ...options, ...this.secrets }, callback);
+  }
 }
 
 function fingerprint(upstream: KubeUpstream): string {
