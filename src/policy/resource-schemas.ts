@@ -70,7 +70,8 @@ export const targetSpecSchema = z
       .optional(),
     hostKey: publicKeyLine('expected an OpenSSH public key line (e.g. the contents of ssh_host_ed25519_key.pub)').optional(),
     database: z.string().min(1).optional(),
-    kubeconfig: z.string().startsWith('file:', 'expected file:PATH').optional(),
+    /** The cluster and the gateway's own credentials for it: file:PATH, or env:NAME holding the kubeconfig YAML. */
+    kubeconfig: secretRef.optional(),
     tls: z
       .object({
         mode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
@@ -90,6 +91,9 @@ export const targetSpecSchema = z
     }
     if (spec.protocol !== 'postgres' && spec.database) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: 'database applies to postgres targets only' });
+    }
+    if (spec.protocol === 'kubernetes' && !spec.kubeconfig) {
+      ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: "a kubernetes target needs the kubeconfig the gateway reaches it with (spec.kubeconfig: file:PATH or env:NAME)" });
     }
     if (spec.protocol !== 'kubernetes' && spec.kubeconfig) {
       ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'kubeconfig applies to kubernetes targets only' });
