@@ -141,6 +141,9 @@ describe('Kubernetes requests through the gateway', () => {
     const groupOnly = await raw(s, '/k8s/k8s/api/v1/namespaces/default/pods', { token: aliceToken, headers: { 'Impersonate-Uid': 'x', 'Impersonate-Extra-Scopes': 'all' } });
     expect(groupOnly.status).toBe(403);
     expect(status(groupOnly.body)).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden' });
+    const frontProxy = await raw(s, '/k8s/k8s/api/v1/namespaces/default/pods', { token: aliceToken, headers: { 'X-Remote-User': 'system:admin' } });
+    expect(frontProxy.status).toBe(403);
+    expect(status(frontProxy.body).message).toContain('the client sent X-Remote-User');
     // Nothing with client impersonation reached the cluster.
     expect(s.api.requests.slice(before).some((request) => request.impersonateUser === 'system:admin' || request.headers['impersonate-uid'])).toBe(false);
     const denied = await waitFor(async () => {

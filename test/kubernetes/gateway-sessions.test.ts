@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/store.js';
 import { startKubeScenario, type KubeScenario } from '../helpers/kube-gateway.js';
 import { kubectlPath } from '../helpers/kubectl.js';
 import { spawnInPty } from '../helpers/pty.js';
@@ -35,7 +37,7 @@ describe('ending Kubernetes sessions and the requests they hold', () => {
     });
 
   beforeAll(async () => {
-    s = await startKubeScenario({ briefTTL: '4s', settings: { kubernetes: { apiSessionIdle: '3s' } } });
+    s = await startKubeScenario({ briefTTL: '4s', settings: { kubernetes: { apiSessionIdle: '3s' }, shutdown: { grace: '2s' } } });
     s.api.create('v1', 'pods', { metadata: { name: 'web-0', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'nginx', command: ['sh'] }] } });
     await s.apply(`
 kind: role
@@ -210,5 +212,28 @@ spec:
     const table = await s.tg.cli(['kube-requests', '--session', String(records[0]!.session_id)]);
     expect(table.stdout).toMatch(/^TIME\s+IDENTITY\s+TARGET\s+SESSION\s+VERB\s+RESOURCE/);
     expect(table.stdout).toContain(String(records[0]!.session_id));
+  });
+
+  // Last: it stops the gateway.
+  it('shutdown warns an exec shell, then ends it and every watch with the reason; the recording is sealed', async () => {
+    const watch = background(s, alice, ['get', 'pods', '-w']);
+    await waitFor(() => watch.output().includes('web-0'), { what: 'the watch to start' });
+    const terminal = spawnInPty(kubectlPath(), ['exec', '-it', 'web-0', '--', 'sh'], { env: { PATH: process.env.PATH, KUBECONFIG: alice, HOME: s.dir } });
+    await terminal.waitFor(/[$#] $/);
+    const exec = await waitFor(async () => (await store().sessions.list({ identity: 'alice', state: 'live' })).find((row) => (row.details as { kind?: string }).kind === 'exec'));
+    await s.tg.gateway.stop();
+    await terminal.waitFor(/custos: gateway shutting down in 2s/);
+    await terminal.waitFor(/custos: the gateway is shutting down/);
+    await terminal.exited;
+    await watch.exited;
+    expect(watch.output()).toContain('custos: the gateway is shutting down');
+    const reopened = await openStore(`pglite://${join(s.tg.dataDir, 'store')}`, { worker: false });
+    try {
+      const ended = await reopened.sessions.get(exec.id);
+      expect(ended).toMatchObject({ state: 'closed', endReason: 'the gateway shut down', recordingSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect((await reopened.sessions.list({ identity: 'alice', state: 'live' })).length).toBe(0);
+    } finally {
+      await reopened.close();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { endings } from '../lifecycle/ending.js';
 import type { LiveSession } from '../lifecycle/live-session.js';
 import type { Admitted } from './admission.js';
 import type { ApiSession } from './api-session.js';
-import { ERROR, isChannelProtocol, serializeChannelData, STDERR, type ChannelProtocol, type ExitStatus } from './channel-protocol.js';
+import { ERROR, isChannelProtocol, serializeChannelData, STDERR, STDOUT, type ChannelProtocol, type ExitStatus } from './channel-protocol.js';
 import { bridgeExec, type ExecBridge, type ExecBridgeEnd } from './exec-bridge.js';
 import { openStreamRecording, openTerminalRecording } from './exec-recording.js';
 import { upstreamHeaders } from './impersonation.js';
@@ -240,13 +240,18 @@ export class ExecSession {
     void this.bridge.done.then((end) => this.finish(101, endReason(end)));
   }
 
-  /** A line from the gateway on the operator's terminal (recorded as output, as SSH does). */
+  /**
+   * A line from the gateway on the operator's terminal (recorded as output, as SSH does):
+   * on stdout with a tty (kubectl opens no stderr stream then), on stderr otherwise.
+   */
   private notice(text: string): void {
     const client = this.client;
     if (!client || client.readyState !== client.OPEN) return;
+    const channel = this.tty ? STDOUT : STDERR;
+    if (!this.tty && !/^(true|1)$/i.test(this.admitted.query.get('stderr') ?? '')) return;
     const line = Buffer.from(this.tty ? `\r\n${text}\r\n` : `${text}\n`);
     this.recorder?.output(line);
-    client.send(serializeChannelData(STDERR, line));
+    client.send(serializeChannelData(channel, line));
   }
 
   /** The gateway ends the stream: the operator reads why, kubectl gets the Status on the error channel. */

@@ -22,13 +22,15 @@ const DROPPED = new Set([
 ]);
 
 /**
- * The client's own impersonation headers (Impersonate-User, -Group, -Uid, -Extra-*): a
- * client choosing whom the gateway's credentials act as would step around the decision, so
- * any of them refuses the request. Returns the names found.
+ * The client's own impersonation headers (Impersonate-User, -Group, -Uid, -Extra-*), and the
+ * front-proxy identity headers kube-apiserver reads by default (X-Remote-User, -Group,
+ * -Extra-*, trusted only from a proxy certificate, but never the client's to set): a client
+ * choosing whom the gateway's credentials act as would step around the decision, so any of
+ * them refuses the request. Returns the names found.
  */
 export function clientImpersonationHeaders(headers: IncomingHttpHeaders): string[] {
   return Object.keys(headers)
-    .filter((name) => name.startsWith('impersonate-'))
+    .filter((name) => name.startsWith('impersonate-') || name.startsWith('x-remote-'))
     .sort();
 }
 
@@ -41,7 +43,7 @@ export function clientImpersonationHeaders(headers: IncomingHttpHeaders): string
 export function upstreamHeaders(client: IncomingHttpHeaders, upstream: KubeUpstreamClient, as: ImpersonatedUser, keepUpgrade = false): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(client)) {
-    if (value === undefined || DROPPED.has(name) || name.startsWith('impersonate-')) continue;
+    if (value === undefined || DROPPED.has(name) || name.startsWith('impersonate-') || name.startsWith('x-remote-')) continue;
     if (name === 'sec-websocket-extensions') continue;
     if (!keepUpgrade && name.startsWith('sec-websocket-')) continue;
     headers[name] = value;
