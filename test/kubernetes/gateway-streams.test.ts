@@ -44,7 +44,9 @@ describe('Kubernetes streams through the gateway', () => {
     expect(cast.header.custos).toMatchObject({ protocol: 'kubernetes', pty: false, channelKind: 'exec', kubernetes: { namespace: 'default', pod: 'box', container: 'main', subresource: 'exec' } });
     expect(cast.events.filter((event) => event[1] === 'o').map((event) => event[2]).join('')).toBe('outerr');
     expect(cast.events.at(-1)).toEqual([expect.any(Number), 'm', 'exit status 5']);
-    const [row] = await s.tg.gateway.store.kubeRequests.list({ sessionId: session.id });
+    const row = await waitFor(async () => (await s.tg.gateway.store.kubeRequests.list({ sessionId: session.id })).find((entry) => entry.code !== null), {
+      what: 'the exec request row to be completed',
+    });
     expect(row).toMatchObject({ verb: 'create', subresource: 'exec', code: 101, details: expect.objectContaining({ exitCode: 5, tty: false }) });
     const shown = await s.tg.cli(['sessions', 'show', session.id]);
     expect(shown.code, shown.stderr).toBe(0);
