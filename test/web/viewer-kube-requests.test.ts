@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewKubeRequestRow } from '../../src/store/repositories/kube-requests.js';
+import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createIdentity, signIn, type FixtureIdentity } from '../helpers/viewer-fixtures.js';
 
@@ -8,6 +11,7 @@ describe('viewer: Kubernetes requests', () => {
   let tg: TestGateway;
   let base: string;
   const cookies: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
   const people: Record<string, FixtureIdentity> = {};
   const get = (who: string, path: string) => fetch(`${base}${path}`, { headers: { cookie: cookies[who]! } });
 
@@ -52,12 +56,13 @@ describe('viewer: Kubernetes requests', () => {
     ] as const) {
       const created = await createIdentity(tg.gateway.store, tg.config, { name, ...(viewer ? { viewer } : {}) });
       people[name] = created.identity;
+      tokens[name] = created.token;
       cookies[name] = (await signIn(base, name, created.token)).cookie;
     }
     await tg.gateway.store.kubeRequests.insert([
       row(people.alice!, 1),
       row(people.alice!, 2, { verb: 'create', subresource: 'exec', decision: 'denied', reason: 'no role of alice allows create pods/exec', code: 403, kubeUser: null, kubeGroups: null }),
-      row(people.auditor!, 1, { name: '=cmd|calc', namespace: 'kube-system' }),
+      row(people.auditor!, 1, { name: '=cmd|calc', namespace: 'kube-system', path: '/api/v1/namespaces/kube-system/pods/<img src=x onerror=window.__xss=1>' }),
     ]);
   }, 120_000);
   afterAll(async () => tg?.stop());
@@ -92,5 +97,43 @@ describe('viewer: Kubernetes requests', () => {
       ['auditor', 'csv', 'all'],
       ['alice', 'jsonl', 'own'],
     ]);
+  });
+
+  it('the Kubernetes page lists requests as text, filters them and downloads the filtered CSV (headless Chromium)', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      await page.goto(`${base}/kube-requests`);
+      await page.waitForURL(/\/login\?next=/);
+      await page.fill('input[name=identity]', 'auditor');
+      await page.fill('input[name=token]', tokens.auditor!);
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${base}/kube-requests`);
+      await expect.poll(() => page.locator('[data-testid=kube-requests] tbody tr').count()).toBe(3);
+      const text = (await page.locator('[data-testid=kube-requests]').textContent()) ?? '';
+      expect(text).toContain('create pods/exec in prod "web-2"');
+      expect(text).toContain('denied (403): no role of alice allows create pods/exec');
+      expect(text).toContain('custos:alice (view)');
+      expect(text).toContain('<img src=x onerror=window.__xss=1>');
+      expect(await page.locator('img[src="x"]').count()).toBe(0);
+      expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+      await page.screenshot({ path: join(ARTIFACTS_DIR, 'viewer-kube-requests.png'), fullPage: true });
+
+      await page.selectOption('form.filters select[name=decision]', 'denied');
+      await page.click('form.filters button[type=submit]');
+      await page.waitForURL(/decision=denied/);
+      await expect.poll(() => page.locator('[data-testid=kube-requests] tbody tr').count()).toBe(1);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
+      const saved = join(ARTIFACTS_DIR, 'viewer-kube-requests.csv');
+      await download.saveAs(saved);
+      const lines = readFileSync(saved, 'utf8').trimEnd().split('\r\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toContain(',denied,');
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
