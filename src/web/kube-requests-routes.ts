@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { kubeRequestCsvHeader, kubeRequestCsvLine, kubeRequestJsonLine } from '../recorder/kube-request-export.js';
 import type { KubeRequestFilter, KubeRequestRow } from '../store/repositories/kube-requests.js';
 import type { Store } from '../store/store.js';
+import { sendExport } from './export-reply.js';
 import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
 import { scopeFor, viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
@@ -88,21 +88,15 @@ export function registerKubeRequestRoutes(app: FastifyInstance, deps: { store: S
     const scope = await scopeFor(store, viewer, viewer.rights.queries, 'Kubernetes requests');
     const filter = toFilter(query);
     const throughId = await store.kubeRequests.lastId();
-    await views.record(viewer, {
+    return sendExport(reply, views, viewer, {
       type: 'web.kube-requests.export',
-      sessionId: filter.sessionId ?? null,
-      target: filter.target ?? null,
-      data: {
-        format: query.format,
-        filter: { ...filter, since: filter.since?.toISOString() ?? null, until: filter.until?.toISOString() ?? null },
-        scope: scope.identityIds === null ? 'all' : 'own',
-        throughId,
-      },
+      name: 'kube-requests',
+      format: query.format,
+      filter,
+      scope,
+      throughId,
+      lines: exportLines(store, { ...filter, identityIds: scope.identityIds, throughId }, query.format),
     });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    reply.header('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    reply.header('content-disposition', `attachment; filename="custos-kube-requests-${stamp}.${query.format}"`);
-    return reply.send(Readable.from(exportLines(store, { ...filter, identityIds: scope.identityIds, throughId }, query.format)));
   });
 }
 

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsciicast } from '../../src/recorder/asciicast.js';
 import { startKubeScenario, type KubeScenario } from '../helpers/kube-gateway.js';
 import { kubectlPath } from '../helpers/kubectl.js';
+import { kubectlPortForward, roundTrip, startEchoServer } from '../helpers/port-forward.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -15,11 +14,12 @@ describe('Kubernetes streams through the gateway', () => {
   let s: KubeScenario;
   let alice: string;
   const sessions = () => s.tg.gateway.store.sessions;
-  /** The exec/attach session opened after `since` (sessions of kind exec/attach have their own rows). */
+  /** The first exec/attach session opened after `after` (exec and attach are sessions of their own), once closed. */
   const streamSession = (kind: 'exec' | 'attach', after: Date) =>
     waitFor(async () => {
       const rows = await sessions().list({ identity: 'alice', protocol: 'kubernetes' });
-      return rows.find((row) => (row.details as { kind?: string }).kind === kind && row.startedAt >= after && row.state === 'closed');
+      const first = rows.filter((row) => (row.details as { kind?: string }).kind === kind && row.startedAt >= after).at(-1);
+      return first?.state === 'closed' ? first : undefined;
     }, { what: `the ${kind} session to close` });
 
   beforeAll(async () => {
@@ -111,32 +111,12 @@ describe('Kubernetes streams through the gateway', () => {
   });
 
   it('port-forward is relayed, each connection to a pod port a row with its bytes, and audited', async () => {
-    const echo: Server = createServer((socket) => socket.pipe(socket));
-    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const podPort = (echo.address() as { port: number }).port;
-    const child = spawn(kubectlPath(), ['port-forward', 'pod/box', `:${podPort}`], { env: { PATH: process.env.PATH, KUBECONFIG: alice, HOME: s.dir } });
+    const echo = await startEchoServer();
+    const podPort = echo.port;
+    const { child, localPort } = await kubectlPortForward(['pod/box', `:${podPort}`], { PATH: process.env.PATH, KUBECONFIG: alice, HOME: s.dir });
     try {
-      let output = '';
-      const localPort = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
-          if (match) resolve(Number(match[1]));
-        });
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('close', () => reject(new Error(`kubectl port-forward ended:\n${output}`)));
-      });
       const payloads = [randomBytes(70_000), Buffer.from('second connection')];
-      for (const payload of payloads) {
-        const reply = await new Promise<Buffer>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          const socket = connect(localPort, '127.0.0.1', () => socket.end(payload));
-          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-          socket.on('end', () => resolve(Buffer.concat(chunks)));
-          socket.on('error', reject);
-        });
-        expect(reply.equals(payload)).toBe(true);
-      }
+      for (const payload of payloads) expect((await roundTrip(localPort, payload)).equals(payload)).toBe(true);
       const rows = await waitFor(async () => {
         const all = (await sessions().detail((await s.tg.gateway.store.kubeRequests.list({ identity: 'alice', resource: 'pods/portforward' })).at(-1)!.sessionId))!.portForwards;
         return all.length === 2 && all.every((row) => row.closedAt) ? all : undefined;

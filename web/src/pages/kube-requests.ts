@@ -1,5 +1,6 @@
 import { queryString } from '../api.js';
 import { append, clear, h } from '../dom.js';
+import { exportLinks } from '../exports.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
 import { time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
@@ -45,20 +46,12 @@ const FIELDS: FilterField[] = [
 /** Kubernetes API requests through the gateway, newest first, with the same filters and exports as `custos kube-requests`. */
 export function renderKubeRequests(main: HTMLElement, params: URLSearchParams): () => void {
   const filter = queryString(filterValues(FIELDS, params));
-  const exportUrl = (format: string) => `/api/kube-requests/export${filter ? `${filter}&` : '?'}format=${format}`;
   clear(main);
   append(
     main,
     h('h1', {}, 'Kubernetes requests'),
     filterForm(FIELDS, params, (query) => navigate(`/kube-requests${query}`)),
-    h(
-      'p',
-      { class: 'exports' },
-      'Download exactly this filtered set: ',
-      h('a', { href: exportUrl('csv'), download: '', class: 'button', 'data-testid': 'export-csv' }, 'CSV'),
-      ' ',
-      h('a', { href: exportUrl('jsonl'), download: '', class: 'button', 'data-testid': 'export-jsonl' }, 'JSON lines'),
-    ),
+    exportLinks('/api/kube-requests/export', filter),
     ...pagedTable<KubeRequestItem>({
       path: '/api/kube-requests',
       filter: filterValues(FIELDS, params),
