@@ -48,6 +48,8 @@ describe('Kubernetes streams through the gateway', () => {
       what: 'the exec request row to be completed',
     });
     expect(row).toMatchObject({ verb: 'create', subresource: 'exec', code: 101, details: expect.objectContaining({ exitCode: 5, tty: false }) });
+    const allowed = await s.tg.gateway.store.audit.list({ type: 'access.allow', sessionId: session.id });
+    expect(allowed).toEqual([expect.objectContaining({ identity: 'alice', data: expect.objectContaining({ kubeUser: 'custos:alice', action: expect.objectContaining({ verb: 'create', subresource: 'exec', name: 'box' }) }) })]);
     const shown = await s.tg.cli(['sessions', 'show', session.id]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/protocol\s+kubernetes/);

@@ -77,8 +77,14 @@ export class ExecSession {
     if (this.offered.length === 0) {
       return this.refuseBeforeSession(400, 'BadRequest', `custos: ${this.subresource} is relayed over WebSocket ${['v5.channel.k8s.io', 'v4.channel.k8s.io'].join(' or ')} (kubectl ≥ 1.30 speaks them); offered: ${String(this.req.headers['sec-websocket-protocol'] ?? 'none')}`);
     }
+    const id = context.lifecycle.newSessionId();
+    try {
+      await this.recordDecision(id);
+    } catch (error) {
+      return this.refuseBeforeSession(503, 'ServiceUnavailable', `custos: the gateway cannot record access decisions right now, so this ${this.subresource} is refused (${errorMessage(error)})`);
+    }
     this.live = context.lifecycle.open({
-      id: context.lifecycle.newSessionId(),
+      id,
       protocol: 'kubernetes',
       identity: this.api.identity,
       credential: this.api.credential,
@@ -114,6 +120,34 @@ export class ExecSession {
     }
     if (this.live.termination) return this.refuseEnded();
     this.connectUpstream();
+  }
+
+  /** The exec is a session of its own: its access decision is an audit event like every session's. */
+  private async recordDecision(sessionId: string): Promise<void> {
+    const { decision, as, action } = this.admitted;
+    const identity = this.api.identity;
+    await this.services.context.audit.record({
+      type: 'access.allow',
+      actor: identity.name,
+      identity: identity.name,
+      sessionId,
+      target: this.api.target.name,
+      data: {
+        protocol: 'kubernetes',
+        action,
+        identityKind: identity.kind,
+        owner: identity.owner,
+        credential: this.api.credential.id,
+        clientAddr: this.api.clientAddr,
+        reason: decision.reason,
+        roles: decision.roles,
+        kubeUser: as.user,
+        kubeGroups: as.groups,
+        grant: decision.grant ?? null,
+        expiresAt: decision.expiresAt?.toISOString() ?? null,
+        apiSession: this.api.id,
+      },
+    });
   }
 
   private async openEvidence(): Promise<void> {
