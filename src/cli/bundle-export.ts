@@ -11,6 +11,7 @@ import { isSafeName, TarWriter } from '../core/tar.js';
 import { VERSION } from '../core/version.js';
 import { auditRecordLine } from '../recorder/audit-record.js';
 import { BUNDLE_FILES, BUNDLE_FORMAT, BUNDLE_README, type BundleFile, type BundleFileKind, type BundleManifest } from '../recorder/bundle/bundle-manifest.js';
+import { kubeRequestJsonLine, type ExportableKubeRequest } from '../recorder/kube-request-export.js';
 import { queryJsonLine, type ExportableQuery } from '../recorder/query-export.js';
 import { locateRecordingFile } from '../recorder/recording-location.js';
 import type { Story } from '../recorder/story/story-model.js';
@@ -57,6 +58,8 @@ export async function exportBundle(config: GatewayConfig, scope: ExportScope, ou
       await add(BUNDLE_FILES.sessions, 'sessions', details.map((detail) => JSON.stringify(detail)).join('\n') + (details.length ? '\n' : ''));
       const statements = await queryLines(run, details);
       await add(BUNDLE_FILES.queries, 'queries', statements.text);
+      const kubeRequests = await kubeRequestLines(run, details, story);
+      await add(BUNDLE_FILES.kubeRequests, 'kube-requests', kubeRequests.text);
       const chain = await chainSegment(run, story);
       const inScope = new Set(story.entries.flatMap((entry) => entry.audit_seqs));
       const scoped = chain.filter((event) => inScope.has(event.seq));
@@ -74,6 +77,7 @@ export async function exportBundle(config: GatewayConfig, scope: ExportScope, ou
         counts: {
           sessions: details.length,
           statements: statements.count,
+          kube_requests: kubeRequests.count,
           audit_events: scoped.length,
           chain_events: chain.length,
           recordings: recordings.length,
@@ -161,6 +165,23 @@ async function queryLines(run: Run, details: SessionDetail[]): Promise<{ text: s
     while (true) {
       const page = (await run('queries.list', { session: session.id, afterId, limit: 5000 })) as ExportableQuery[];
       lines.push(...page.map(queryJsonLine));
+      if (page.length < 5000) break;
+      afterId = page.at(-1)!.id;
+    }
+  }
+  return { text: lines.join(''), count: lines.length };
+}
+
+/** The Kubernetes API requests of the story (its Kubernetes sessions, requests started in the window), oldest first. */
+async function kubeRequestLines(run: Run, details: SessionDetail[], story: Story): Promise<{ text: string; count: number }> {
+  const lines: string[] = [];
+  const window = { ...(story.window.since ? { since: story.window.since } : {}), ...(story.window.until ? { until: story.window.until } : {}) };
+  for (const { session } of details) {
+    if (session.protocol !== 'kubernetes') continue;
+    let afterId = 0;
+    while (true) {
+      const page = (await run('kube-requests.list', { session: session.id, ...window, afterId, limit: 5000 })) as ExportableKubeRequest[];
+      lines.push(...page.map(kubeRequestJsonLine));
       if (page.length < 5000) break;
       afterId = page.at(-1)!.id;
     }

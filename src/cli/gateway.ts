@@ -21,6 +21,7 @@ import { AuditAnchor } from '../recorder/audit-anchor.js';
 import { AuditLog } from '../recorder/audit-log.js';
 import { auditSinkFor } from '../recorder/audit-sinks.js';
 import { AuditStream } from '../recorder/audit-stream.js';
+import { KubeRequestLog } from '../recorder/kube-request-log.js';
 import { QueryLog } from '../recorder/query-log.js';
 import { SessionLog } from '../recorder/session-log.js';
 import { openStore, type Store } from '../store/store.js';
@@ -158,7 +159,11 @@ export class Gateway {
       metrics: this.metrics,
       logger,
       lifecycle: this.lifecycle,
-      evidence: { sessions, queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions) },
+      evidence: {
+        sessions,
+        queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions),
+        kubeRequestLog: (logOptions) => new KubeRequestLog(store, logOptions),
+      },
       cancelKeys: store.cancelKeys,
       requests: this.requests,
     };

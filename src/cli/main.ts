@@ -3,6 +3,8 @@ import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBots } from './commands/bots.js';
 import { registerLogin } from './commands/login.js';
+import { registerKubeRequests } from './commands/kube-requests.js';
+import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerPlay } from './commands/play.js';
 import { registerQueries } from './commands/queries.js';
 import { registerRequest } from './commands/request.js';
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerStory(program);
   registerExport(program);
+  registerKubeRequests(program);
+  registerKubeconfig(program);
   return program;
 }
 

@@ -1,8 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { buildGatewayKubeconfig } from '../../src/proxy/kubernetes/kubeconfig-writer.js';
 import { asIdentity, requestIdOf, tokenFor } from './approvals.js';
+import { startKubeApiServer, type KubeApiServer } from './kube-apiserver/index.js';
+import { runKubectl } from './kubectl.js';
 import { runClient } from './pg-gateway.js';
+import { freePort } from './ports.js';
 import { startPostgres, type EphemeralPostgres } from './postgres.js';
 import { openSshShell } from './ssh-shell.js';
 import { runProcess, SFTP, startSshFixture, type SshFixture } from './ssh-fixture.js';
@@ -15,23 +19,25 @@ export const MARKUP = '<img src=y onerror=document.title=1>x';
 export interface StoryScenario {
   f: SshFixture;
   pg: EphemeralPostgres;
+  api: KubeApiServer;
   /** The gateway's store: a PostgreSQL database on the same server. */
   storeDatabase: string;
   /** Just before the scenario's first action. */
   since: string;
   requestId: string;
   botTokenId: string;
-  sessions: { shell: string; exec: string; sftp: string; psql: string; bot: string };
+  sessions: { shell: string; exec: string; sftp: string; psql: string; kubeApi: string; kubeExec: string; bot: string };
   remoteDir: string;
   stop(): Promise<void>;
 }
 
 /**
- * A gateway with SSH and PostgreSQL front ends before a real sshd and a real PostgreSQL
- * (which also holds the gateway's store),
- * and this story, through the real clients: alice (human, owner of the bot `deployer`) is
- * given a role, is denied a login, opens an interactive shell (typing two commands), runs
- * an exec and an sftp batch, runs psql statements (a prepared one with a parameter); she
+ * A gateway with SSH, PostgreSQL and Kubernetes front ends before a real sshd, a real
+ * PostgreSQL (which also holds the gateway's store) and the test API server, and this
+ * story, through the real clients: alice (human, owner of the bot `deployer`) is given a
+ * role, is denied a login, opens an interactive shell (typing two commands), runs an exec
+ * and an sftp batch, runs psql statements (a prepared one with a parameter), lists pods
+ * and execs in one with kubectl; she
  * asks for database access for her bot, `vera` approves it, the bot gets a token under the
  * request and runs a parameterized statement with node-postgres; alice revokes the request
  * (ending the bot's live session) and loses the role again.
@@ -46,9 +52,19 @@ export async function runStoryScenario(settings: Record<string, unknown> = {}): 
   await admin.query('grant all on items to app');
   await admin.end();
 
+  const kubePort = await freePort();
   const f = await startSshFixture({
-    settings: { store: { url: storeUrl }, listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0' }, postgres: { allowPlaintext: true }, ...settings },
+    settings: {
+      store: { url: storeUrl },
+      listen: { ssh: '127.0.0.1:0', postgres: '127.0.0.1:0', kubernetes: `127.0.0.1:${kubePort}` },
+      postgres: { allowPlaintext: true },
+      kubernetes: { apiSessionIdle: '2s' },
+      ...settings,
+    },
   });
+  const api = await startKubeApiServer({ execCwd: f.dir });
+  api.create('v1', 'pods', { metadata: { name: 'box', namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sh'] }] } });
+  const upstreamKubeconfig = api.writeKubeconfig({ token: api.adminToken }, join(f.dir, 'upstream.kubeconfig'));
   const secret = join(f.dir, 'app.secret');
   writeFileSync(secret, 'app-secret', { mode: 0o600 });
   await f.apply(`
@@ -59,6 +75,27 @@ spec:
   address: 127.0.0.1:${pgServer.port}
   labels: { env: db }
   credentials: { password: "file:${secret}" }
+---
+kind: target
+name: k8s
+spec:
+  protocol: kubernetes
+  address: 127.0.0.1:${api.port}
+  kubeconfig: file:${upstreamKubeconfig}
+  labels: { env: cluster }
+---
+kind: role
+name: ops
+spec:
+  targets: { env: test }
+  logins: [${f.login}]
+  portForwarding: true
+  recordInput: true
+  maxSessionTTL: 1h
+---
+kind: role
+name: kube-ops
+spec: { targets: { env: cluster }, kubeGroups: [system:masters] }
 ---
 kind: role
 name: db-users
@@ -88,6 +125,7 @@ spec:
   roles: [${roles}]
   sshKeys: ["${f.keys.alice.publicLine}"]
 `;
+  await f.apply(withAlice('ops, kube-ops'));
   const aliceToken = await tokenFor(f.gateway, 'alice');
   const veraToken = await tokenFor(f.gateway, 'vera');
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -103,7 +141,7 @@ spec:
   };
 
   // A role granted.
-  await f.apply(withAlice('ops, db-users'));
+  await f.apply(withAlice('ops, kube-ops, db-users'));
   // A denied attempt: a login no role allows.
   const denied = await f.run(f.keys.alice, 'operator@web1', ['true']);
   if (denied.code === 0) throw new Error('the denied attempt was allowed');
@@ -136,6 +174,20 @@ spec:
   );
   if (psql.code !== 0 || !psql.stdout.includes('item 7')) throw new Error(`psql failed: ${psql.stderr}`);
   const psqlId = await next('alice');
+  // kubectl: a list, then an exec (a session of its own); the API session ends when idle.
+  const kubeconfig = join(f.dir, 'alice.kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    buildGatewayKubeconfig({ gatewayUrl: `https://127.0.0.1:${kubePort}`, caPem: readFileSync(f.gateway.config.tls.ca, 'utf8'), identity: 'alice', token: aliceToken, targets: ['k8s'], namespace: 'default' }),
+    { mode: 0o600 },
+  );
+  const kubeHome = join(f.dir, 'kube-home');
+  const pods = await runKubectl(['get', 'pods'], { kubeconfig, home: kubeHome });
+  if (pods.code !== 0 || !pods.stdout.includes('box')) throw new Error(`kubectl get pods failed: ${pods.stderr}`);
+  const kubeExec = await runKubectl(['exec', 'box', '--', 'echo', 'kube-output'], { kubeconfig, home: kubeHome });
+  if (kubeExec.code !== 0 || kubeExec.stdout !== 'kube-output\n') throw new Error(`kubectl exec failed: ${kubeExec.stderr}`);
+  const kubeExecId = await next('alice');
+  const kubeApiId = await next('alice');
 
   // Access for the bot, asked by its owner, approved by someone else.
   const alice = asIdentity(f.gateway, aliceToken);
@@ -157,19 +209,21 @@ spec:
   const botId = await next('deployer');
   await bot.end().catch(() => undefined);
   // The role taken away again.
-  await f.apply(withAlice('ops'));
+  await f.apply(withAlice('ops, kube-ops'));
 
   return {
     f,
     pg: pgServer,
+    api,
     storeDatabase: 'custos_store',
     since,
     requestId,
     botTokenId,
-    sessions: { shell: shellId, exec: execId, sftp: sftpId, psql: psqlId, bot: botId },
+    sessions: { shell: shellId, exec: execId, sftp: sftpId, psql: psqlId, kubeApi: kubeApiId, kubeExec: kubeExecId, bot: botId },
     remoteDir,
     stop: async () => {
       await f.stop();
+      await api.close();
       await pgServer.stop();
     },
   };

@@ -44,11 +44,12 @@ function shape(entries: StoryEntry[]): Array<[string, string | null, string]> {
 describe('custos story', () => {
   it("lists every action of a human, in order, with the ids that lead to the evidence, and nothing else", async () => {
     const { header, entries } = await storyOf('alice');
-    expect(header.identity).toMatchObject({ name: 'alice', kind: 'human', roles: ['ops'], bots: ['carol', 'deployer'] });
+    expect(header.identity).toMatchObject({ name: 'alice', kind: 'human', roles: ['ops', 'kube-ops'], bots: ['carol', 'deployer'] });
     const times = entries.map((entry) => Date.parse(entry.time));
     expect(times).toEqual([...times].sort((a, b) => a - b));
-    expect(shape(entries)).toEqual([
-      ['resource.update', null, expect.stringContaining('identity/alice changed: spec.roles ["ops"] -> ["ops","db-users"]')],
+    const kube = entries.filter((entry) => entry.protocol === 'kubernetes');
+    expect(shape(entries.filter((entry) => entry.protocol !== 'kubernetes'))).toEqual([
+      ['resource.update', null, expect.stringContaining('identity/alice changed: spec.roles ["ops","kube-ops"] -> ["ops","kube-ops","db-users"]')],
       ['permission.grant', null, 'role db-users granted to alice'],
       ['access.deny', 'other', expect.stringContaining('login "operator" is not allowed')],
       ['session.start', 'shell', expect.stringContaining(`ssh session ${s.sessions.shell} on web1 as ${s.f.login}`)],
@@ -71,9 +72,30 @@ describe('custos story', () => {
       ['request.revoke', null, expect.stringContaining(`request ${s.requestId} of deployer revoked by alice (reason: migration done)`)],
       ['grant.end', null, expect.stringContaining('ended: revoked')],
       ['access.revoked', 'bot', expect.stringContaining(`access under request ${s.requestId} (CHG-42) was revoked by alice`)],
-      ['resource.update', null, expect.stringContaining('spec.roles ["ops","db-users"] -> ["ops"]')],
+      ['resource.update', null, expect.stringContaining('spec.roles ["ops","kube-ops","db-users"] -> ["ops","kube-ops"]')],
       ['permission.revoke', null, 'role db-users taken from alice'],
     ]);
+    // kubectl: the API session with its requests (discovery first), the exec as a session of
+    // its own; all between the psql session's end and the request for the bot.
+    expect(shape(kube)).toEqual([
+      ['session.start', 'kubeApi', expect.stringContaining(`kubernetes session ${s.sessions.kubeApi} on k8s as custos:alice from 127.0.0.1`)],
+      ['kubernetes.request', 'kubeApi', 'get /version?timeout=5s -> 200'],
+      ['kubernetes.request', 'kubeApi', 'get /api?timeout=32s -> 200'],
+      ['kubernetes.request', 'kubeApi', 'get /apis?timeout=32s -> 200'],
+      ['kubernetes.request', 'kubeApi', 'list pods in namespace default -> 200'],
+      ['kubernetes.request', 'kubeApi', 'get /version?timeout=5s -> 200'],
+      ['kubernetes.request', 'kubeApi', 'get pods box in namespace default -> 200'],
+      ['session.start', 'kubeExec', expect.stringContaining(`kubernetes session ${s.sessions.kubeExec} on k8s as custos:alice`)],
+      ['kubernetes.request', 'kubeExec', 'create pods/exec box in namespace default -> 101'],
+      ['channel', 'kubeExec', 'exec echo kube-output -> exit 0'],
+      ['session.end', 'kubeExec', expect.stringContaining('ended after')],
+      ['session.end', 'kubeApi', expect.stringMatching(/ended after [\d.]+s: idle: no request for 2s$/)],
+    ]);
+    expect(kube.filter((e) => e.kind === 'kubernetes.request').every((e) => e.kube_request && e.kube_request.id > 0 && e.details.decision === 'allowed')).toBe(true);
+    const psqlEnd = entries.findIndex((e) => e.kind === 'session.end' && e.session_id === s.sessions.psql);
+    const requestCreate = entries.findIndex((e) => e.kind === 'request.create');
+    expect(entries.slice(psqlEnd + 1, requestCreate)).toEqual(kube);
+    expect(entries.find((e) => e.kind === 'channel' && e.session_id === s.sessions.kubeExec)!.recording!.file).toMatch(/\.bytes$/);
     // The ids that lead to the evidence.
     const shellStart = entries.find((e) => e.kind === 'session.start' && e.session_id === s.sessions.shell)!;
     expect(shellStart.audit_seqs).toHaveLength(2);
@@ -85,7 +107,7 @@ describe('custos story', () => {
     for (const kind of ['request.create', 'request.revoke', 'grant.end']) {
       expect(entries.find((e) => e.kind === kind)).toMatchObject({ request_id: s.requestId, ticket: 'CHG-42' });
     }
-    const audited = entries.filter((e) => !['channel', 'command', 'file'].includes(e.kind));
+    const audited = entries.filter((e) => !['channel', 'command', 'file', 'kubernetes.request'].includes(e.kind));
     expect(audited.every((e) => e.audit_seqs.length > 0)).toBe(true);
     // Every cited audit event is about alice, done by her, or one of her sessions'.
     const events = (await cli(['audit', 'ls', '--since', s.since, '--limit', '10000', '--format', 'jsonl'])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { seq: number; identity: string | null; actor: string; session_id: string | null });
@@ -191,10 +213,10 @@ describe('custos export and verify --bundle', () => {
     bundle = join(temp.path, 'alice.tar.gz');
     const exported = await cli(['export', '--identity', 'alice', '--since', s.since, '-o', bundle]);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stdout).toMatch(/wrote .*alice\.tar\.gz: 25 story entries, 4 sessions, 3 recordings, 2 statements/);
+    expect(exported.stdout).toMatch(/wrote .*alice\.tar\.gz: \d+ story entries, 6 sessions, 4 recordings, 2 statements, [1-9]\d* Kubernetes requests/);
     const files = execFileSync('tar', ['-tzf', bundle], { encoding: 'utf8' }).trim().split('\n');
     expect(files).toEqual(
-      expect.arrayContaining(['README.txt', 'story.jsonl', 'story.html', 'sessions.jsonl', 'queries.jsonl', 'audit.jsonl', 'chain.jsonl', 'SHA256SUMS', 'manifest.json', `recordings/${s.sessions.shell}/${s.sessions.shell}.0.cast`]),
+      expect.arrayContaining(['README.txt', 'story.jsonl', 'story.html', 'sessions.jsonl', 'queries.jsonl', 'kube-requests.jsonl', 'audit.jsonl', 'chain.jsonl', 'SHA256SUMS', 'manifest.json', `recordings/${s.sessions.shell}/${s.sessions.shell}.0.cast`]),
     );
     // sha256sum checks it without Custos too.
     const dir = join(temp.path, 'plain');
@@ -203,14 +225,18 @@ describe('custos export and verify --bundle', () => {
     expect(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' })).not.toContain('FAILED');
     const recorded = readFileSync(join(dir, 'recordings', s.sessions.sftp, `${s.sessions.sftp}.0.bytes`));
     expect(recorded.subarray(0, 15).toString()).toBe('custos-bytes/1\n');
-    expect(readdirSync(join(dir, 'recordings')).sort()).toEqual(Object.values(s.sessions).filter((id) => id !== s.sessions.bot && id !== s.sessions.psql).sort());
+    expect(readdirSync(join(dir, 'recordings')).sort()).toEqual(Object.values(s.sessions).filter((id) => ![s.sessions.bot, s.sessions.psql, s.sessions.kubeApi].includes(id)).sort());
 
     const head = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).chain.head as { seq: number; hash: string };
     const verified = await verifyBundle(bundle, ['--expect-head', `${head.seq}:${head.hash}`]);
     expect(verified.code, verified.stdout).toBe(0);
-    expect(verified.stdout).toContain('files: 11 match the manifest');
-    expect(verified.stdout).toMatch(/recordings: 3 match the digests sealed/);
+    expect(verified.stdout).toContain('files: 13 match the manifest');
+    expect(verified.stdout).toMatch(/recordings: 4 match the digests sealed/);
     expect(verified.stdout).toMatch(/query logs: 1 sessions \(2 statements\) match/);
+    expect(verified.stdout).toMatch(/kubernetes requests: [1-9]\d* in 2 sessions, each of a session in the bundle/);
+    const kubeRows = readFileSync(join(dir, 'kube-requests.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { session_id: string; verb: string; resource: string });
+    expect(kubeRows.every((row) => row.session_id === s.sessions.kubeApi || row.session_id === s.sessions.kubeExec)).toBe(true);
+    expect(kubeRows.map((row) => `${row.verb} ${row.resource}`)).toEqual(expect.arrayContaining(['list pods', 'create pods']));
     expect(verified.stdout).toContain(`verified: the bundle is intact and links to head seq ${head.seq} hash ${head.hash}`);
   });
 
@@ -218,7 +244,7 @@ describe('custos export and verify --bundle', () => {
     const path = `recordings/${s.sessions.exec}/${s.sessions.exec}.0.bytes`;
     const flip = (dir: string) => {
       const bytes = readFileSync(join(dir, path));
-      bytes[bytes.length - 20] ^= 0x01;
+      bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0x01;
       writeFileSync(join(dir, path), bytes);
     };
     const plain = await verifyBundle(tampered('recording', flip, false));
@@ -272,7 +298,7 @@ describe('custos verify', () => {
     const path = await recordingOf(s.sessions.exec);
     const original = readFileSync(path);
     const changed = Buffer.from(original);
-    changed[changed.length - 20] ^= 0x01;
+    changed[changed.length - 20] = changed[changed.length - 20]! ^ 0x01;
     writeFileSync(path, changed);
     try {
       const result = await cli(['verify']);

@@ -3,6 +3,7 @@ import { ApiError, currentViewer, get, post, setViewer, type Me } from './api.js
 import { append, clear, h } from './dom.js';
 import { renderAudit } from './pages/audit.js';
 import { renderIdentity } from './pages/identity.js';
+import { renderKubeRequests } from './pages/kube-requests.js';
 import { renderLogin } from './pages/login.js';
 import { renderQueries } from './pages/queries.js';
 import { renderRequests } from './pages/requests.js';
@@ -35,6 +36,7 @@ function nav(me: Me): HTMLElement {
       {},
       me.rights.sessions !== 'none' && link('/sessions', 'Sessions'),
       me.rights.queries !== 'none' && link('/queries', 'Queries'),
+      me.rights.queries !== 'none' && link('/kube-requests', 'Kubernetes'),
       me.rights.audit && link('/audit', 'Audit'),
       link('/requests', 'Requests'),
       link(`/identities/${encodeURIComponent(me.identity.name)}`, 'Story'),
@@ -97,6 +99,7 @@ async function render(): Promise<void> {
   if (path === '/' || path === '/sessions') disposePage = renderSessions(main, params);
   else if (sessionMatch) disposePage = renderSession(main, decodeURIComponent(sessionMatch[1]!));
   else if (path === '/queries') disposePage = renderQueries(main, params);
+  else if (path === '/kube-requests') disposePage = renderKubeRequests(main, params);
   else if (path === '/audit') disposePage = renderAudit(main, params);
   else if (requestMatch) disposePage = renderRequests(main, params, requestMatch[1] ? decodeURIComponent(requestMatch[1]) : null);
   else if (identityMatch) disposePage = renderIdentity(main, decodeURIComponent(identityMatch[1]!), params, me.rights.audit);

@@ -6,7 +6,7 @@ import { safeText } from '../safe-text.js';
 
 export function registerExport(program: Command): void {
   withConfigOption(program.command('export'))
-    .description('write an evidence bundle for an auditor: story, sessions, statements, audit events, the chain to its head, every recording, a manifest of sha256 digests')
+    .description('write an evidence bundle for an auditor: story, sessions, statements, Kubernetes requests, audit events, the chain to its head, every recording, a manifest of sha256 digests')
     .option('--identity <name>', 'one identity')
     .option('--all', 'every identity')
     .requiredOption('--since <when>', 'a duration back from now (7d) or a timestamp; sessions overlapping the window count, whole')
@@ -17,7 +17,7 @@ export function registerExport(program: Command): void {
       const manifest = await exportBundle(configFor(command), { identity: options.identity ?? null, since: options.since, ...(options.until ? { until: options.until } : {}) }, options.output);
       const { counts, chain } = manifest;
       print(
-        safeText`wrote ${options.output}: ${counts.story_entries} story entries, ${counts.sessions} sessions, ${counts.recordings} recordings, ${counts.statements} statements, ${counts.audit_events} audit events (chain segment of ${counts.chain_events})`,
+        safeText`wrote ${options.output}: ${counts.story_entries} story entries, ${counts.sessions} sessions, ${counts.recordings} recordings, ${counts.statements} statements, ${counts.kube_requests} Kubernetes requests, ${counts.audit_events} audit events (chain segment of ${counts.chain_events})`,
       );
       if (chain) print(safeText`head: seq ${chain.head.seq} hash ${chain.head.hash}`);
       print(safeText`check it with: custos verify --bundle ${options.output}`);

@@ -20,6 +20,7 @@ export function evidenceOf(entry: StoryEntry): string {
   if (entry.grant_id) parts.push(entry.grant_id);
   if (entry.ticket) parts.push(`ticket ${entry.ticket}`);
   if (entry.query) parts.push(`statement #${entry.query.seq} (query ${entry.query.id})`);
+  if (entry.kube_request) parts.push(`request #${entry.kube_request.seq} (kube-request ${entry.kube_request.id})`);
   if (entry.audit_seqs.length) parts.push(`audit ${entry.audit_seqs.map((seq) => `#${seq}`).join(',')}`);
   return parts.join(' ');
 }

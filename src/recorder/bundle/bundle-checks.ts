@@ -51,6 +51,7 @@ export async function checkBundle(bundle: ExtractedBundle, options: { expectHead
     lines.push(`sessions: ${sessions.checked} match their session.start and session.end events${sessions.live ? ` (${sessions.live} live at the export: not sealed)` : ''}`);
     lines.push(checkRecordings(manifest, chain.seals));
     lines.push(await checkQueries(bundle, chain.seals, sessions.databaseSessions));
+    lines.push(await checkKubeRequests(bundle, chain.seals, sessions.kubernetesSessions));
     lines.push(`verified: the bundle is intact and links to head seq ${head.seq} hash ${head.hash}; compare it with a head kept outside the store`);
     return { ok: true, lines, problem: null, head };
   } catch (err) {
@@ -155,12 +156,14 @@ async function checkSessions(bundle: ExtractedBundle, seals: Map<string, Session
   let checked = 0;
   let live = 0;
   const databaseSessions: string[] = [];
+  const kubernetesSessions = new Set<string>();
   for await (const { line, value } of jsonLines(bundle, BUNDLE_FILES.sessions)) {
     const entry = value as BundleSession;
     const row = entry.session;
     const where = `${BUNDLE_FILES.sessions} line ${line} (session ${String(row?.id)})`;
     if (!row || typeof row.id !== 'string') throw new Mismatch(`${where} is not a session`);
     if (row.protocol === 'postgres') databaseSessions.push(row.id);
+    if (row.protocol === 'kubernetes') kubernetesSessions.add(row.id);
     const start = starts.get(row.id);
     if (!start) throw new Mismatch(`${where}: its session.start event is not in the bundle's chain`);
     const data = start.data as Record<string, unknown>;
@@ -204,7 +207,7 @@ async function checkSessions(bundle: ExtractedBundle, seals: Map<string, Session
     }
     checked += 1;
   }
-  return { checked, live, databaseSessions };
+  return { checked, live, databaseSessions, kubernetesSessions };
 }
 
 function checkRecordings(manifest: BundleManifest, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>): string {
@@ -255,6 +258,34 @@ async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionS
     statements += digest.count;
   }
   return `query logs: ${sessions} sessions (${statements} statements) match the digests sealed in their session.end`;
+}
+
+/**
+ * Each Kubernetes request belongs to a Kubernetes session of the bundle, once; a session
+ * whose requests all fall in the window has as many as its end event counted. (The rows
+ * carry no sealed digest: the manifest and this count are what hold them.)
+ */
+async function checkKubeRequests(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, kubernetesSessions: Set<string>): Promise<string> {
+  if (!bundle.files.some((file) => file.path === BUNDLE_FILES.kubeRequests)) return 'kubernetes requests: none in this bundle';
+  const seen = new Set<string>();
+  const perSession = new Map<string, number>();
+  for await (const { line, value } of jsonLines(bundle, BUNDLE_FILES.kubeRequests)) {
+    const record = value as Record<string, unknown>;
+    const where = `${BUNDLE_FILES.kubeRequests} line ${line}`;
+    if (typeof record?.session_id !== 'string' || typeof record.seq !== 'number') throw new Mismatch(`${where} is not a Kubernetes request record`);
+    if (!kubernetesSessions.has(record.session_id)) throw new Mismatch(`${where}: session ${record.session_id} is not a Kubernetes session of the bundle`);
+    const key = `${record.session_id}#${record.seq}`;
+    if (seen.has(key)) throw new Mismatch(`${where}: request ${key} appears twice`);
+    seen.add(key);
+    perSession.set(record.session_id, (perSession.get(record.session_id) ?? 0) + 1);
+  }
+  for (const [sessionId, count] of perSession) {
+    const sealed = (seals.get(sessionId)?.event.data as { stats?: { requests?: unknown } } | undefined)?.stats?.requests;
+    if (typeof sealed === 'number' && count > sealed) {
+      throw new Mismatch(`${BUNDLE_FILES.kubeRequests} (session ${sessionId}): ${count} requests in the bundle, ${sealed} counted in its end event`);
+    }
+  }
+  return `kubernetes requests: ${seen.size} in ${perSession.size} sessions, each of a session in the bundle`;
 }
 
 /** A statement record of the export back into the stored row the digest was computed over. */

@@ -9,6 +9,7 @@
  * | `story.jsonl`, `story.html` | the timeline (`custos story` formats) |
  * | `sessions.jsonl` | each session row with its channels, file operations and port forwards |
  * | `queries.jsonl` | every statement of those sessions (the `custos queries` JSON lines) |
+ * | `kube-requests.jsonl` | the Kubernetes API requests of those sessions in the window (the `custos kube-requests` JSON lines) |
  * | `audit.jsonl` | the audit events of the scope (`custos.audit/1` records) |
  * | `chain.jsonl` | every audit event from the first of those to the head: the hashes that link them to it |
  * | `recordings/<session>/<file>` | every recording the sessions reference |
@@ -23,11 +24,12 @@ export const BUNDLE_FILES = {
   storyHtml: 'story.html',
   sessions: 'sessions.jsonl',
   queries: 'queries.jsonl',
+  kubeRequests: 'kube-requests.jsonl',
   audit: 'audit.jsonl',
   chain: 'chain.jsonl',
 } as const;
 
-export type BundleFileKind = 'readme' | 'checksums' | 'story' | 'sessions' | 'queries' | 'audit' | 'chain' | 'recording';
+export type BundleFileKind = 'readme' | 'checksums' | 'story' | 'sessions' | 'queries' | 'kube-requests' | 'audit' | 'chain' | 'recording';
 
 export interface BundleFile {
   path: string;
@@ -47,7 +49,7 @@ export interface BundleManifest {
   scope: { identity: string | null; since: string | null; until: string | null };
   /** The segment chain.jsonl holds: from `from_seq` (whose prev_hash is `from_prev_hash`) to `head`. */
   chain: { from_seq: number; from_prev_hash: string; head: { seq: number; hash: string } } | null;
-  counts: { sessions: number; statements: number; audit_events: number; chain_events: number; recordings: number; story_entries: number };
+  counts: { sessions: number; statements: number; kube_requests: number; audit_events: number; chain_events: number; recordings: number; story_entries: number };
   files: BundleFile[];
 }
 
@@ -66,6 +68,7 @@ SHA256SUMS         the same digests: sha256sum -c SHA256SUMS
 story.jsonl/.html  the timeline (open story.html in a browser; it loads nothing)
 sessions.jsonl     the sessions with channels, file operations, port forwards
 queries.jsonl      every statement of those sessions
+kube-requests.jsonl  the Kubernetes API requests of those sessions in the window
 audit.jsonl        the audit events of the scope (custos.audit/1 records)
 chain.jsonl        every audit event from the first of those to the head
 recordings/        every recording the sessions reference

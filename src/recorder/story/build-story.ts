@@ -3,15 +3,13 @@ import type { SessionDetail, SessionRow } from '../../store/repositories/session
 import { channelSource } from './channel-source.js';
 import { historySource } from './history-source.js';
 import { identityProfile } from './identity-profile.js';
+import { kubeRequestSource } from './kube-request-source.js';
 import { sessionSource } from './session-source.js';
 import { statementSource } from './statement-source.js';
 import { STORY_SCHEMA, type Story, type StoryContext, type StoryEntry, type StoryProtocol, type StorySource, type StoryStore, type StoryWindow } from './story-model.js';
 
-/**
- * The evidence sources a story is made of, each a small module over one kind of record. A
- * new kind of evidence (the Kubernetes request log) is one more entry here.
- */
-export const STORY_SOURCES: StorySource[] = [historySource, sessionSource, channelSource, statementSource];
+/** The evidence sources a story is made of, each a small module over one kind of record. */
+export const STORY_SOURCES: StorySource[] = [historySource, sessionSource, channelSource, statementSource, kubeRequestSource];
 
 export interface StoryOptions extends StoryWindow {
   /** Whose story; null for every identity's. */
@@ -99,7 +97,7 @@ export function storyOrder(a: StoryEntry, b: StoryEntry): number {
   if (rank !== 0) return rank;
   const seq = (a.audit_seqs[0] ?? 0) - (b.audit_seqs[0] ?? 0);
   if (seq !== 0) return seq;
-  return (a.query?.seq ?? 0) - (b.query?.seq ?? 0) || (a.channel_id ?? 0) - (b.channel_id ?? 0);
+  return (a.query?.seq ?? 0) - (b.query?.seq ?? 0) || (a.kube_request?.seq ?? 0) - (b.kube_request?.seq ?? 0) || (a.channel_id ?? 0) - (b.channel_id ?? 0);
 }
 
 /** An ISO time in microseconds (audit times keep the store's microseconds). */

@@ -40,6 +40,8 @@ export interface StoryEntry {
   audit_seqs: number[];
   /** A captured statement's id (`custos queries`) and seq in its session. */
   query: { id: number; seq: number } | null;
+  /** A Kubernetes API request's id (`custos kube-requests`) and seq in its session. */
+  kube_request: { id: number; seq: number } | null;
   details: Record<string, unknown>;
 }
 
@@ -92,7 +94,7 @@ export interface Story {
   truncated: boolean;
 }
 
-export type StoryStore = Pick<Store, 'audit' | 'sessions' | 'queries' | 'tokens' | 'requests' | 'resources'>;
+export type StoryStore = Pick<Store, 'audit' | 'sessions' | 'queries' | 'kubeRequests' | 'tokens' | 'requests' | 'resources'>;
 
 export interface StoryWindow {
   since: Date | null;
@@ -115,7 +117,7 @@ export interface StoryContext {
 
 /**
  * One kind of evidence turned into story entries: audit history, sessions, what happened
- * inside sessions, statements … (a Kubernetes request log is one more source). Sources do
+ * inside sessions, statements, Kubernetes requests. Sources do
  * not overlap: each fact comes from exactly one of them.
  */
 export interface StorySource {
@@ -138,6 +140,7 @@ export function storyEntry(fields: Partial<StoryEntry> & Pick<StoryEntry, 'time'
     ticket: null,
     audit_seqs: [],
     query: null,
+    kube_request: null,
     details: {},
     ...fields,
   };

@@ -1,9 +1,12 @@
 import type { StoryRights } from '../../policy/viewer-rights.js';
 import type { Story, StoryEntry } from './story-model.js';
 
-/** Which right an entry needs: a statement, something of a session in the story, or the audit history. */
+/**
+ * Which right an entry needs: a statement or a Kubernetes request (the viewer shows both
+ * logs under `viewer.queries`), something of a session in the story, or the audit history.
+ */
 export function storyPart(entry: StoryEntry, sessions: Set<string>): keyof StoryRights {
-  if (entry.kind === 'statement') return 'statements';
+  if (entry.kind === 'statement' || entry.kind === 'kubernetes.request') return 'statements';
   if (entry.session_id && sessions.has(entry.session_id)) return 'sessions';
   return 'history';
 }

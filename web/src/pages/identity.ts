@@ -20,6 +20,7 @@ interface StoryEntry {
   ticket: string | null;
   audit_seqs: number[];
   query: { id: number; seq: number } | null;
+  kube_request: { id: number; seq: number } | null;
 }
 
 interface Story {
@@ -132,6 +133,7 @@ function evidence(entry: StoryEntry, audit: boolean): Child {
   if (entry.query || (entry.kind === 'session.end' && entry.protocol === 'postgres')) {
     links.push(link(`/queries?session=${encodeURIComponent(entry.session_id!)}`, entry.query ? `statement #${entry.query.seq}` : 'statements'));
   }
+  if (entry.kube_request) links.push(link(`/kube-requests?session=${encodeURIComponent(entry.session_id!)}`, `request #${entry.kube_request.seq}`));
   if (entry.request_id) links.push(link(`/requests/${encodeURIComponent(entry.request_id)}`, entry.request_id));
   if (entry.ticket) links.push(`ticket ${entry.ticket}`);
   for (const seq of entry.audit_seqs) links.push(audit ? link(`/audit?category=all&seq=${seq}`, `audit #${seq}`) : `audit #${seq}`);
