@@ -1,5 +1,6 @@
 import { verifyAuditChain } from '../recorder/audit-verify.js';
 import type { Checkpoint } from '../recorder/chain-checkpoints.js';
+import { verifySessionKubeRequests } from '../recorder/kube-request-verify.js';
 import { verifySessionQueries } from '../recorder/query-verify.js';
 import { SEAL_TYPES, sealOf, type SessionSeal } from '../recorder/session-seals.js';
 import { optionalNumber, optionalString, optionalTime } from './args.js';
@@ -58,6 +59,15 @@ export const auditOperations: Record<string, Operation> = {
     }
     const results = [];
     for (const id of sessions as string[]) results.push(await verifySessionQueries(context.store, id));
+    return results;
+  },
+  async 'kube-requests.verifySessions'(context, args) {
+    const sessions = args.sessions;
+    if (!Array.isArray(sessions) || sessions.some((id) => typeof id !== 'string') || sessions.length > 1000) {
+      throw new AdminError('invalid_argument', 'sessions must be a list of at most 1000 session ids');
+    }
+    const results = [];
+    for (const id of sessions as string[]) results.push(await verifySessionKubeRequests(context.store, id));
     return results;
   },
 };

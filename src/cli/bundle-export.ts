@@ -58,7 +58,7 @@ export async function exportBundle(config: GatewayConfig, scope: ExportScope, ou
       await add(BUNDLE_FILES.sessions, 'sessions', details.map((detail) => JSON.stringify(detail)).join('\n') + (details.length ? '\n' : ''));
       const statements = await queryLines(run, details);
       await add(BUNDLE_FILES.queries, 'queries', statements.text);
-      const kubeRequests = await kubeRequestLines(run, details, story);
+      const kubeRequests = await kubeRequestLines(run, details);
       await add(BUNDLE_FILES.kubeRequests, 'kube-requests', kubeRequests.text);
       const chain = await chainSegment(run, story);
       const inScope = new Set(story.entries.flatMap((entry) => entry.audit_seqs));
@@ -172,15 +172,14 @@ async function queryLines(run: Run, details: SessionDetail[]): Promise<{ text: s
   return { text: lines.join(''), count: lines.length };
 }
 
-/** The Kubernetes API requests of the story (its Kubernetes sessions, requests started in the window), oldest first. */
-async function kubeRequestLines(run: Run, details: SessionDetail[], story: Story): Promise<{ text: string; count: number }> {
+/** Every Kubernetes API request of the Kubernetes sessions, oldest first, in the `custos kube-requests` JSON lines format. */
+async function kubeRequestLines(run: Run, details: SessionDetail[]): Promise<{ text: string; count: number }> {
   const lines: string[] = [];
-  const window = { ...(story.window.since ? { since: story.window.since } : {}), ...(story.window.until ? { until: story.window.until } : {}) };
   for (const { session } of details) {
     if (session.protocol !== 'kubernetes') continue;
     let afterId = 0;
     while (true) {
-      const page = (await run('kube-requests.list', { session: session.id, ...window, afterId, limit: 5000 })) as ExportableKubeRequest[];
+      const page = (await run('kube-requests.list', { session: session.id, afterId, limit: 5000 })) as ExportableKubeRequest[];
       lines.push(...page.map(kubeRequestJsonLine));
       if (page.length < 5000) break;
       afterId = page.at(-1)!.id;

@@ -22,6 +22,8 @@ export interface SessionSeal {
   protocol: string | null;
   recordings: SealedRecording[];
   queries: { statements: number; digest: string } | null;
+  /** A Kubernetes session's request log. */
+  kubeRequests: { requests: number; digest: string } | null;
 }
 
 export const SEAL_TYPES = ['session.end', 'session.interrupted'];
@@ -32,7 +34,7 @@ export function sealOf(event: ChainedAuditEvent): SessionSeal | null {
     protocol?: unknown;
     recording?: { path?: unknown; bytes?: unknown; sha256?: unknown } | null;
     channelRecordings?: Array<{ channelId?: unknown; path?: unknown; bytes?: unknown; sha256?: unknown }>;
-    stats?: { queries?: { statements?: unknown; digest?: unknown } };
+    stats?: { queries?: { statements?: unknown; digest?: unknown }; kubeRequests?: { requests?: unknown; digest?: unknown } };
   };
   const recordings: SealedRecording[] = [];
   const add = (channel: number | 'main', r: { path?: unknown; bytes?: unknown; sha256?: unknown } | null | undefined) => {
@@ -47,6 +49,7 @@ export function sealOf(event: ChainedAuditEvent): SessionSeal | null {
   // unless its digest says something else.
   if (data.recording && !recordings.some((r) => r.path === data.recording!.path && r.sha256 === data.recording!.sha256)) add('main', data.recording);
   const queries = data.stats?.queries;
+  const kube = data.stats?.kubeRequests;
   return {
     seq: event.seq,
     type: event.type,
@@ -54,6 +57,7 @@ export function sealOf(event: ChainedAuditEvent): SessionSeal | null {
     protocol: typeof data.protocol === 'string' ? data.protocol : null,
     recordings,
     queries: queries && typeof queries.digest === 'string' ? { statements: Number(queries.statements ?? 0), digest: queries.digest } : null,
+    kubeRequests: kube && typeof kube.digest === 'string' ? { requests: Number(kube.requests ?? 0), digest: kube.digest } : null,
   };
 }
 

@@ -233,7 +233,7 @@ describe('custos export and verify --bundle', () => {
     expect(verified.stdout).toContain('files: 13 match the manifest');
     expect(verified.stdout).toMatch(/recordings: 4 match the digests sealed/);
     expect(verified.stdout).toMatch(/query logs: 1 sessions \(2 statements\) match/);
-    expect(verified.stdout).toMatch(/kubernetes requests: [1-9]\d* in 2 sessions, each of a session in the bundle/);
+    expect(verified.stdout).toMatch(/kubernetes requests: 2 sessions \([1-9]\d* requests\) match the digests sealed in their session\.end/);
     const kubeRows = readFileSync(join(dir, 'kube-requests.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { session_id: string; verb: string; resource: string });
     expect(kubeRows.every((row) => row.session_id === s.sessions.kubeApi || row.session_id === s.sessions.kubeExec)).toBe(true);
     expect(kubeRows.map((row) => `${row.verb} ${row.resource}`)).toEqual(expect.arrayContaining(['list pods', 'create pods']));
@@ -266,6 +266,17 @@ describe('custos export and verify --bundle', () => {
     expect(forged.stdout).toMatch(new RegExp(`FAILED: queries\\.jsonl \\(session ${s.sessions.psql}, lines 1–2\\): the statements do not match the digest sealed in session\\.end`));
   });
 
+  it('fails naming the file when one Kubernetes request is changed', async () => {
+    const edit = (dir: string) => {
+      const file = join(dir, 'kube-requests.jsonl');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"verb":"list"', '"verb":"get"'));
+    };
+    expect((await verifyBundle(tampered('kube', edit, false))).stdout).toMatch(/FAILED: kube-requests\.jsonl was changed/);
+    const forged = await verifyBundle(tampered('kube-forged', edit, true));
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toMatch(new RegExp(`FAILED: kube-requests\\.jsonl \\(session ${s.sessions.kubeApi}, lines [\\d, ]+\\): the requests do not match the digest sealed in session\\.end`));
+  });
+
   it('fails naming the file when one audit event is changed', async () => {
     const edit = (name: string) => (dir: string) => {
       const file = join(dir, name);
@@ -285,10 +296,11 @@ describe('custos verify', () => {
 
   it('checks the chain, every sealed recording and every query log, and prints the head', async () => {
     const result = await cli(['verify']);
-    expect(result.code, result.stdout).toBe(0);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^audit chain intact: \d+ events, head seq \d+ hash [0-9a-f]{64}$/m);
     expect(result.stdout).toMatch(/^recordings: (\d+) checked against their sealed digests \(\d+ sessions\)$/m);
     expect(result.stdout).toMatch(/^query logs: 2 sessions checked against their sealed digests \(3 statements\)$/m);
+    expect(result.stdout).toMatch(/^Kubernetes request logs: 2 sessions checked against their sealed digests \(7 requests\)$/m);
     const fast = await cli(['verify', '--chain-only']);
     expect(fast.code).toBe(0);
     expect(fast.stdout).not.toContain('recordings:');
@@ -307,6 +319,19 @@ describe('custos verify', () => {
       expect(result.stdout).toMatch(/verification FAILED: 1 problem$/m);
     } finally {
       writeFileSync(path, original);
+    }
+  });
+
+  it('fails naming a Kubernetes request changed in the store', async () => {
+    const admin = await s.pg.admin(s.storeDatabase);
+    try {
+      await admin.query(`update kube_requests set code = 403 where session_id = $1 and verb = 'list'`, [s.sessions.kubeApi]);
+      const result = await cli(['verify']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`Kubernetes request log CHANGED: the Kubernetes request log of session ${s.sessions.kubeApi} does not match its end event: sealed 6 requests`);
+    } finally {
+      await admin.query(`update kube_requests set code = 200 where session_id = $1 and verb = 'list'`, [s.sessions.kubeApi]);
+      await admin.end();
     }
   });
 

@@ -9,7 +9,7 @@ import { safeText } from '../safe-text.js';
 export function registerVerify(program: Command): void {
   withConfigOption(program.command('verify'))
     .description(
-      'check the evidence: the audit chain, every recording against the digest sealed in its session.end, every query log; exit 1 naming what does not match',
+      'check the evidence: the audit chain, every recording against the digest sealed in its session.end, every query log and Kubernetes request log; exit 1 naming what does not match',
     )
     .option('--chain-only', 'only the audit chain and the expected heads (the fast check)')
     .option('--expect-head <seq:hash>', 'a head kept outside the store (printed by every verify): the chain must still hold it; repeatable', collect, [])
@@ -48,12 +48,13 @@ export function registerVerify(program: Command): void {
             (report.queries.unsealed ? `; ${report.queries.unsealed} interrupted database sessions have no sealed digest` : ''),
         );
       }
+      if (report.kubeRequests) print(`Kubernetes request logs: ${report.kubeRequests.sessions} sessions checked against their sealed digests (${report.kubeRequests.requests} requests)`);
       for (const problem of report.problems) print(safeText`${problem}`);
       if (report.problems.length > 0) {
         print(`verification FAILED: ${report.problems.length} ${report.problems.length === 1 ? 'problem' : 'problems'}`);
         process.exitCode = 1;
       } else {
-        print(options.chainOnly ? 'verified: the audit chain (recordings and query logs not checked: --chain-only)' : 'verified: the audit chain, every sealed recording and query log');
+        print(options.chainOnly ? 'verified: the audit chain (recordings and query logs not checked: --chain-only)' : 'verified: the audit chain, every sealed recording, query log and Kubernetes request log');
       }
     });
 }

@@ -6,6 +6,7 @@ import { auditEventHash, checkChainLink, type ChainedAuditEvent } from '../../co
 import type { CapturedParam } from '../../core/captured-param.js';
 import { eventOfRecord } from '../audit-record.js';
 import { CheckpointTracker, type Checkpoint } from '../chain-checkpoints.js';
+import { KubeRequestDigest } from '../kube-request-digest.js';
 import { QueryDigest } from '../query-digest.js';
 import { sealOf, type SessionSeal } from '../session-seals.js';
 import { BUNDLE_FILES, BUNDLE_FORMAT, type BundleManifest, type BundleSession } from './bundle-manifest.js';
@@ -261,31 +262,72 @@ async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionS
 }
 
 /**
- * Each Kubernetes request belongs to a Kubernetes session of the bundle, once; a session
- * whose requests all fall in the window has as many as its end event counted. (The rows
- * carry no sealed digest: the manifest and this count are what hold them.)
+ * Each Kubernetes request belongs to a Kubernetes session of the bundle, and each ended
+ * session's requests match the digest its end event sealed.
  */
 async function checkKubeRequests(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, kubernetesSessions: Set<string>): Promise<string> {
-  if (!bundle.files.some((file) => file.path === BUNDLE_FILES.kubeRequests)) return 'kubernetes requests: none in this bundle';
-  const seen = new Set<string>();
-  const perSession = new Map<string, number>();
+  const bySession = new Map<string, Array<{ line: number; record: Record<string, unknown> }>>();
   for await (const { line, value } of jsonLines(bundle, BUNDLE_FILES.kubeRequests)) {
     const record = value as Record<string, unknown>;
     const where = `${BUNDLE_FILES.kubeRequests} line ${line}`;
     if (typeof record?.session_id !== 'string' || typeof record.seq !== 'number') throw new Mismatch(`${where} is not a Kubernetes request record`);
     if (!kubernetesSessions.has(record.session_id)) throw new Mismatch(`${where}: session ${record.session_id} is not a Kubernetes session of the bundle`);
-    const key = `${record.session_id}#${record.seq}`;
-    if (seen.has(key)) throw new Mismatch(`${where}: request ${key} appears twice`);
-    seen.add(key);
-    perSession.set(record.session_id, (perSession.get(record.session_id) ?? 0) + 1);
+    const list = bySession.get(record.session_id) ?? [];
+    list.push({ line, record });
+    bySession.set(record.session_id, list);
   }
-  for (const [sessionId, count] of perSession) {
-    const sealed = (seals.get(sessionId)?.event.data as { stats?: { requests?: unknown } } | undefined)?.stats?.requests;
-    if (typeof sealed === 'number' && count > sealed) {
-      throw new Mismatch(`${BUNDLE_FILES.kubeRequests} (session ${sessionId}): ${count} requests in the bundle, ${sealed} counted in its end event`);
+  let sessions = 0;
+  let requests = 0;
+  for (const sessionId of kubernetesSessions) {
+    const seal = seals.get(sessionId);
+    if (!seal?.kubeRequests) continue;
+    const rows = (bySession.get(sessionId) ?? []).sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+    const digest = new KubeRequestDigest();
+    for (const { record } of rows) digest.add(kubeRowOf(record));
+    const actual = digest.finish();
+    if (actual !== seal.kubeRequests.digest || digest.count !== seal.kubeRequests.requests) {
+      const lines = rows.length ? `, lines ${rows.map((row) => row.line).join(', ')}` : '';
+      throw new Mismatch(
+        `${BUNDLE_FILES.kubeRequests} (session ${sessionId}${lines}): the requests do not match the digest sealed in ${seal.type} (audit seq ${seal.seq}): ${digest.count} requests ${actual} in the bundle, ${seal.kubeRequests.requests} requests ${seal.kubeRequests.digest} sealed`,
+      );
     }
+    sessions += 1;
+    requests += digest.count;
   }
-  return `kubernetes requests: ${seen.size} in ${perSession.size} sessions, each of a session in the bundle`;
+  return `kubernetes requests: ${sessions} sessions (${requests} requests) match the digests sealed in their session.end`;
+}
+
+/** A Kubernetes request record of the export back into the row its digest was computed over. */
+function kubeRowOf(record: Record<string, unknown>) {
+  const text = (value: unknown) => (value ?? null) as string | null;
+  return {
+    sessionId: record.session_id as string,
+    seq: record.seq as number,
+    identityId: record.identity_id as string,
+    identityName: record.identity as string,
+    target: record.target as string,
+    method: record.method as string,
+    verb: record.verb as string,
+    apiGroup: record.api_group as string,
+    apiVersion: record.api_version as string,
+    resource: record.resource as string,
+    subresource: record.subresource as string,
+    namespace: record.namespace as string,
+    name: record.name as string,
+    path: record.path as string,
+    decision: record.decision as 'allowed' | 'denied',
+    reason: text(record.reason),
+    kubeUser: text(record.kube_user),
+    kubeGroups: (record.kube_groups ?? null) as string[] | null,
+    startedAt: new Date(record.started_at as string),
+    code: (record.code ?? null) as number | null,
+    durationMs: (record.duration_ms ?? null) as number | null,
+    requestBytes: (record.request_bytes ?? null) as number | null,
+    responseBytes: (record.response_bytes ?? null) as number | null,
+    clientAddr: text(record.client_addr),
+    userAgent: text(record.user_agent),
+    details: (record.details ?? null) as Record<string, unknown> | null,
+  };
 }
 
 /** A statement record of the export back into the stored row the digest was computed over. */

@@ -9,7 +9,7 @@
  * | `story.jsonl`, `story.html` | the timeline (`custos story` formats) |
  * | `sessions.jsonl` | each session row with its channels, file operations and port forwards |
  * | `queries.jsonl` | every statement of those sessions (the `custos queries` JSON lines) |
- * | `kube-requests.jsonl` | the Kubernetes API requests of those sessions in the window (the `custos kube-requests` JSON lines) |
+ * | `kube-requests.jsonl` | every Kubernetes API request of those sessions (the `custos kube-requests` JSON lines) |
  * | `audit.jsonl` | the audit events of the scope (`custos.audit/1` records) |
  * | `chain.jsonl` | every audit event from the first of those to the head: the hashes that link them to it |
  * | `recordings/<session>/<file>` | every recording the sessions reference |
@@ -68,7 +68,7 @@ SHA256SUMS         the same digests: sha256sum -c SHA256SUMS
 story.jsonl/.html  the timeline (open story.html in a browser; it loads nothing)
 sessions.jsonl     the sessions with channels, file operations, port forwards
 queries.jsonl      every statement of those sessions
-kube-requests.jsonl  the Kubernetes API requests of those sessions in the window
+kube-requests.jsonl  every Kubernetes API request of those sessions
 audit.jsonl        the audit events of the scope (custos.audit/1 records)
 chain.jsonl        every audit event from the first of those to the head
 recordings/        every recording the sessions reference
@@ -76,7 +76,7 @@ recordings/        every recording the sessions reference
 Verify it, offline, with: custos verify --bundle <this file> [--expect-head SEQ:HASH]
 It checks every file against the manifest, every audit event's hash and its link to the
 head, every recording against the digest sealed in its session's end event, every
-session's statements against their sealed digest, and each session row against its
+session's statements and Kubernetes requests against their sealed digests, and each session row against its
 session.start and session.end events. Compare the head it prints with one kept outside
 the store (an earlier custos verify, the audit.anchor file): a bundle rebuilt by someone
 who rewrote the store has a different head.
