@@ -65,7 +65,7 @@ describe('identity page in Chromium', () => {
     // The exec command as recorded, shown as text: the markup is not an element.
     expect(await exec.locator('pre').textContent()).toContain(`exec echo '${MARKUP}'`);
     expect(await page.locator('[data-testid=story] img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
 
     // Each session entry links to the replay; audit-backed entries to their audit event.
     const replay = exec.locator(`a[href="/sessions/${sessionId}"]`);
