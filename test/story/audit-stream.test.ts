@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,33 @@ describe('audit.stream to a file', () => {
     expectConsecutive(records);
     expect(records[stopped.length]).toMatchObject({ seq: stopped.at(-1)!.seq + 1, type: 'gateway.start' });
     expect(records.filter((record) => record.type === 'token.create').map((record) => record.identity)).toEqual(['streamed', 'restarted']);
+  });
+});
+
+describe('audit.stream to a file that cannot be written', () => {
+  const dir = join(temp.path, 'not-yet');
+  const stream = join(dir, 'audit.jsonl');
+  let g: TestGateway;
+  beforeAll(async () => {
+    g = await startTestGateway({ settings: { audit: { stream } } });
+  }, 120_000);
+  afterAll(async () => {
+    await g?.stop();
+  });
+
+  it('lets the gateway write and verify its chain, and delivers everything once the file can be written', async () => {
+    await everydayWork(g, 'unwritten');
+    expect(await cliOk(g, ['verify', '--chain-only'])).toMatch(/^audit chain intact: /m);
+    expect(existsSync(dir)).toBe(false);
+    mkdirSync(dir);
+    const head = await headSeq(g);
+    const records = await waitFor(() => existsSync(stream) && parseLines(readFileSync(stream, 'utf8')).at(-1)?.seq === head && parseLines(readFileSync(stream, 'utf8')), {
+      timeoutMs: 60_000,
+      what: 'the stream to catch up',
+    });
+    expect(records[0]).toMatchObject({ type: 'gateway.start' });
+    expectConsecutive(records);
+    expect(records.map((record) => record.type)).toEqual(expect.arrayContaining(['resource.create', 'token.create']));
   });
 });
 
