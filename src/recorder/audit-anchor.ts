@@ -121,9 +121,13 @@ export class AuditAnchor {
 }
 
 export async function appendAnchorLine(file: string, line: AnchorLine): Promise<void> {
-  const handle = await open(file, 'a', 0o600);
+  const handle = await open(file, 'a+', 0o600);
   try {
-    await handle.appendFile(`${JSON.stringify(line)}\n`);
+    // After a torn last line (a crash mid-append) the new line starts on a line of its own.
+    const { size } = await handle.stat();
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+    await handle.appendFile(`${torn ? '\n' : ''}${JSON.stringify(line)}\n`);
     await handle.sync();
   } finally {
     await handle.close();
