@@ -176,8 +176,15 @@ export class Gateway {
     this.sweeper.start();
 
     if (config.audit.anchor) {
-      this.anchor = new AuditAnchor(this.store, { file: config.audit.anchor, intervalMs: config.audit.anchorIntervalMs, node: config.nodeName, logger });
-      await this.anchor.start();
+      const anchor = new AuditAnchor(this.store, {
+        file: config.audit.anchor,
+        intervalMs: config.audit.anchorIntervalMs,
+        node: config.nodeName,
+        logger,
+        report: (event) => this.audit.record({ ...event, actor: `gateway:${config.nodeName}` }),
+      });
+      await anchor.start();
+      this.anchor = anchor;
     }
 
     this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger, requests: this.requests });

@@ -109,6 +109,8 @@ export class AuditStream {
   }
 
   private pause(ms: number, wakeable: boolean): Promise<void> {
+    // Stopping (a write that failed because stop closed the sink): no backoff to sit out.
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {

@@ -71,6 +71,7 @@ export const OCSF_MAPPING: ReadonlyArray<readonly [string, ClassKey, number, str
   ['gateway.start', 'lifecycle', 3, 'Start', 1],
   ['gateway.stop', 'lifecycle', 4, 'Stop', 1],
   ['protocol.violation', 'base', 99, 'Other', 2],
+  ['audit.anchor.', 'base', 99, 'Other', 2],
 ];
 
 export function ocsfClassOf(type: string): OcsfClass {
