@@ -8,6 +8,7 @@ import { queryOperations } from './query-operations.js';
 import { requestOperations } from './request-operations.js';
 import { resourceOperations } from './resource-operations.js';
 import { sessionOperations } from './session-operations.js';
+import { storyOperations } from './story-operations.js';
 import { tokenOperations } from './token-operations.js';
 
 /** Every operation the CLI can ask for, by name. */
@@ -19,6 +20,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...queryOperations,
   ...requestOperations,
   ...botOperations,
+  ...storyOperations,
   ...kubeRequestOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };

@@ -49,6 +49,18 @@ export const sessionOperations: Record<string, Operation> = {
     });
   },
 
+  /** Several sessions with their channels, file operations and port forwards (exports). */
+  async 'sessions.details'(context, args): Promise<SessionDetail[]> {
+    const ids = args.ids;
+    if (!Array.isArray(ids) || ids.length > 100 || ids.some((id) => typeof id !== 'string')) throw new AdminError('invalid_argument', 'ids must be a list of at most 100 session ids');
+    const details: SessionDetail[] = [];
+    for (const id of ids as string[]) {
+      const detail = await context.store.sessions.detail(id);
+      if (detail) details.push(detail);
+    }
+    return details;
+  },
+
   /** Ends a live session wherever it runs (see recorder/session-termination.ts). */
   async 'sessions.kill'(context, args): Promise<TerminationOutcome> {
     const reason = optionalString(args, 'reason') ?? 'no reason given';

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { GatewayConfig } from '../core/config.js';
 import { ensureSelfSignedTls, ensureSshHostKey } from '../core/generated-keys.js';
 import { formatHostPort, type Listener, type ListenAddress } from '../core/listener.js';
@@ -16,7 +17,10 @@ import { approvalEvidence } from '../recorder/approval-evidence.js';
 import type { ProtocolModule, ProxyContext } from '../proxy/context.js';
 import { SessionLifecycle } from '../proxy/lifecycle/session-lifecycle.js';
 import { PROTOCOL_MODULES } from '../proxy/protocols.js';
+import { AuditAnchor } from '../recorder/audit-anchor.js';
 import { AuditLog } from '../recorder/audit-log.js';
+import { auditSinkFor } from '../recorder/audit-sinks.js';
+import { AuditStream } from '../recorder/audit-stream.js';
 import { KubeRequestLog } from '../recorder/kube-request-log.js';
 import { QueryLog } from '../recorder/query-log.js';
 import { SessionLog } from '../recorder/session-log.js';
@@ -48,6 +52,8 @@ export class Gateway {
   readonly requests: RequestService;
   private readonly sweeper: RequestSweeper;
   private readonly webhook: WebhookNotifier | null;
+  private anchor: AuditAnchor | null = null;
+  private stream: AuditStream | null = null;
 
   private constructor(
     readonly config: GatewayConfig,
@@ -95,9 +101,13 @@ export class Gateway {
     const standard = registerGatewayMetrics(metrics);
     const auditEvents = metrics.counter('custos_audit_events_total', 'Audit events appended to the chain');
     const auditFailures = metrics.counter('custos_audit_failures_total', 'Audit events that could not be written');
+    let appended: () => void = () => undefined;
     const audit = new AuditLog(store, {
       logger,
-      onAppended: (events) => auditEvents({}, events.length),
+      onAppended: (events) => {
+        auditEvents({}, events.length);
+        appended();
+      },
       onFailure: (error) => {
         auditFailures();
         standard.errors({ layer: error.layer, code: error.code });
@@ -111,6 +121,9 @@ export class Gateway {
     });
     const access = new AccessControl(store, (event) => audit.record(event));
     const gateway = new Gateway(config, store, audit, access, metrics, logger);
+    appended = () => gateway.stream?.poke();
+    const streamLag = metrics.gauge('custos_audit_stream_lag_events', 'Audit events written to the chain but not yet delivered to audit.stream');
+    metrics.onCollect(() => streamLag.set(gateway.stream?.lag ?? 0));
     try {
       await gateway.startServices(options);
     } catch (err) {
@@ -122,6 +135,15 @@ export class Gateway {
 
   private async startServices(options: GatewayOptions): Promise<void> {
     const { config, logger } = this;
+    if (config.audit.stream) {
+      // Started before gateway.start is written: a first start streams from that event on.
+      this.stream = new AuditStream(this.store, {
+        sink: auditSinkFor(config.audit.stream, config.nodeName),
+        cursorFile: join(config.dataDir, 'audit-stream.cursor'),
+        logger: logger.child({ component: 'audit-stream' }),
+      });
+      await this.stream.start();
+    }
     await this.audit.record({
       type: 'gateway.start',
       actor: `gateway:${config.nodeName}`,
@@ -152,6 +174,18 @@ export class Gateway {
     await this.lifecycle.start();
     this.lifecycleStarted = true;
     this.sweeper.start();
+
+    if (config.audit.anchor) {
+      const anchor = new AuditAnchor(this.store, {
+        file: config.audit.anchor,
+        intervalMs: config.audit.anchorIntervalMs,
+        node: config.nodeName,
+        logger,
+        report: (event) => this.audit.record({ ...event, actor: `gateway:${config.nodeName}` }),
+      });
+      await anchor.start();
+      this.anchor = anchor;
+    }
 
     this.admin = new AdminSocketServer(config.admin.socket, { store: this.store, config, logger, requests: this.requests });
     await this.admin.start();
@@ -212,6 +246,8 @@ export class Gateway {
         .record({ type: 'gateway.stop', actor: `gateway:${this.config.nodeName}`, data: { node: this.config.nodeName, pid: process.pid } })
         .catch((error) => this.logger.error('could not record gateway.stop', { error }));
       await this.audit.flush();
+      await this.anchor?.stop();
+      await this.stream?.stop();
       await this.store.close();
     })());
   }

@@ -41,6 +41,8 @@ export interface GatewayConfig {
   admin: { socket: string };
   requests: { expireAfterMs: number };
   notifications: { webhook: string | null };
+  /** Keeping the chain's head outside the store, and streaming events to a SIEM. */
+  audit: { anchor: string | null; anchorIntervalMs: number; stream: string | null };
   log: { level: LogLevel };
 }
 
@@ -81,6 +83,9 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'admin.socket', env: 'CUSTOS_ADMIN_SOCKET', type: 'string', default: '<dataDir>/admin.sock' },
   { path: 'requests.expireAfter', env: 'CUSTOS_REQUESTS_EXPIRE_AFTER', type: 'string', default: '1h' },
   { path: 'notifications.webhook', env: 'CUSTOS_NOTIFICATIONS_WEBHOOK', type: 'string', default: 'none' },
+  { path: 'audit.anchor', env: 'CUSTOS_AUDIT_ANCHOR', type: 'string', default: 'none' },
+  { path: 'audit.anchorInterval', env: 'CUSTOS_AUDIT_ANCHOR_INTERVAL', type: 'string', default: '1m' },
+  { path: 'audit.stream', env: 'CUSTOS_AUDIT_STREAM', type: 'string', default: 'none' },
   { path: 'log.level', env: 'CUSTOS_LOG_LEVEL', type: 'string', default: 'info' },
 ];
 
@@ -149,6 +154,16 @@ const fileSchema = z
     requests: z.object({ expireAfter: z.string().refine(isDuration, { message: 'expected a duration such as 1h' }) }).partial().strict(),
     notifications: z
       .object({ webhook: z.string().refine((text) => /^https?:\/\/[^\s]+$/.test(text), { message: 'expected an http:// or https:// URL' }) })
+      .partial()
+      .strict(),
+    audit: z
+      .object({
+        anchor: z.string().min(1),
+        anchorInterval: z.string().refine(isDuration, { message: 'expected a duration such as 1m' }),
+        stream: z.string().refine((text) => /^syslog:\/\/[^\s/:]+:\d{1,5}$/.test(text) || !text.includes('://'), {
+          message: 'expected a file path or syslog://HOST:PORT',
+        }),
+      })
       .partial()
       .strict(),
     log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']) }).partial().strict(),
@@ -254,6 +269,11 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
     admin: { socket: at(file.admin?.socket, inData('admin.sock')) },
     requests: { expireAfterMs: parseDuration(file.requests?.expireAfter ?? '1h') },
     notifications: { webhook: file.notifications?.webhook ?? null },
+    audit: {
+      anchor: file.audit?.anchor ? resolve(cwd, file.audit.anchor) : null,
+      anchorIntervalMs: parseDuration(file.audit?.anchorInterval ?? '1m'),
+      stream: file.audit?.stream ? (file.audit.stream.startsWith('syslog://') ? file.audit.stream : resolve(cwd, file.audit.stream)) : null,
+    },
     log: { level: file.log?.level ?? 'info' },
   };
 }

@@ -28,3 +28,26 @@ export function viewerRights(roles: Role[]): ViewerRights {
     terminate: declared.some((viewer) => viewer.terminate),
   };
 }
+
+/** Which parts of an identity's story a viewer may see. */
+export interface StoryRights {
+  /** Its sessions and everything inside them (channels, commands, files, forwards, their audit events). */
+  sessions: boolean;
+  /** Each captured statement. */
+  statements: boolean;
+  /** Its audit history: permission changes, requests and grants, tokens, denials, failed sign-ins, what it did in the viewer. */
+  history: boolean;
+}
+
+/**
+ * Whose story a viewer may read, and how much of it (the viewer's identity page). `own` is
+ * the viewer or a bot it owns: everyone may read their own story (and their bots'), with
+ * sessions and statements as far as their `sessions`/`queries` rights reach their own. Another
+ * identity's sessions need `sessions: all`, its statements `queries: all`, its history
+ * `audit: true`. Null when nothing is visible (the page answers 404, like an unknown name).
+ */
+export function storyRights(rights: ViewerRights, own: boolean): StoryRights | null {
+  const reaches = (level: AccessLevel) => level === 'all' || (level === 'own' && own);
+  const result = { sessions: reaches(rights.sessions), statements: reaches(rights.queries), history: rights.audit || own };
+  return result.sessions || result.statements || result.history ? result : null;
+}

@@ -46,7 +46,9 @@ type Send = (message: ToWriter, transfer?: ArrayBuffer[]) => void;
  */
 export class ChannelRecorder implements SessionRecorder {
   failure: RecorderError | null = null;
-  private readonly startedAt = performance.now();
+  /** Time zero of the event times, as a date and on the monotonic clock the times are measured with. */
+  readonly startedAt = new Date();
+  private readonly startedAtMs = performance.now();
   private readonly stderrCode: RecordedCode;
   private events: PendingEvent[] = [];
   /** The bytes of the pending events, back to back. */
@@ -213,6 +215,6 @@ export class ChannelRecorder implements SessionRecorder {
   }
 
   private elapsed(): number {
-    return (performance.now() - this.startedAt) / 1000;
+    return (performance.now() - this.startedAtMs) / 1000;
   }
 }

@@ -5,6 +5,7 @@ import { makeTempDir } from '../../test/helpers/temp-dir.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { openStore, type Store } from '../store/store.js';
 import { KubeRequestLog, type KubeRequestStart } from './kube-request-log.js';
+import { verifySessionKubeRequests } from './kube-request-verify.js';
 
 let seq = 0;
 const start = (sessionId: string, fields: Partial<KubeRequestStart> = {}): KubeRequestStart => ({
@@ -121,5 +122,36 @@ describe('KubeRequestLog', () => {
     expect(() => log.begin(start('ses_bound'))).toThrow(/too far behind/);
     await log.close();
     expect(await rows('ses_bound')).toHaveLength(3);
+  });
+
+  it('seals each session: requests that end out of order are digested in seq order, as the store holds them', async () => {
+    const log = new KubeRequestLog({ kubeRequests }, { maxDelayMs: 1, unfinishedAfterMs: 20 });
+    const watch = log.begin(start('ses_seal', { verb: 'watch', longRunning: true, details: { b: 1, a: 'x\u0000y' } }));
+    const quick = log.begin(start('ses_seal', { name: 'web-\u00001' }));
+    const slow = log.begin(start('ses_seal'));
+    quick.end({ code: 200, requestBytes: 0, responseBytes: 10 });
+    const sealing = log.seal('ses_seal');
+    slow.end({ code: 404, requestBytes: 0, responseBytes: 5, reason: 'not found' });
+    watch.end({ code: 200, requestBytes: 0, responseBytes: 99, details: { events: 3 } });
+    const seal = await sealing;
+    expect(seal).toEqual({ requests: 3, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    await log.flush();
+    // The same digest from the rows read back (NUL made storable, details merged and reordered by jsonb).
+    const audit = { list: async () => [{ data: { stats: { kubeRequests: seal } } }] } as unknown as Store['audit'];
+    const verified = await verifySessionKubeRequests({ kubeRequests: store.kubeRequests, audit }, 'ses_seal');
+    expect(verified).toMatchObject({ ok: true, actual: { requests: 3 } });
+    const [first] = await store.kubeRequests.bySession('ses_seal', 0, 1);
+    const { id: _id, ...copy } = first!;
+    await store.kubeRequests.insert([{ ...copy, seq: 10_000 }]);
+    expect(await verifySessionKubeRequests({ kubeRequests: store.kubeRequests, audit }, 'ses_seal')).toMatchObject({ ok: false });
+    await log.close();
+  });
+
+  it('seals what ended when a request never does, and says how many were left out', async () => {
+    const log = new KubeRequestLog({ kubeRequests }, { maxDelayMs: 1 });
+    log.begin(start('ses_stuck', { longRunning: true }));
+    log.begin(start('ses_stuck')).end({ code: 200, requestBytes: 0, responseBytes: 1 });
+    expect(await log.seal('ses_stuck', 50)).toEqual({ requests: 1, digest: expect.any(String), unsettled: 1 });
+    await log.close();
   });
 });

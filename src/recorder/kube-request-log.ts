@@ -1,8 +1,10 @@
+import { toStorableJson } from '../core/canonical-json.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { kubeRequestCompletionLine, kubeRequestLine, type NewKubeRequestRow } from '../store/kube-request-lines.js';
 import type { Store } from '../store/store.js';
 import { BatchWriter } from './batch-writer.js';
 import { RecorderError } from './errors.js';
+import { KubeRequestDigest, type KubeRequestSeal } from './kube-request-digest.js';
 
 /** What is known of a request when the gateway has decided it. */
 export type KubeRequestStart = Omit<NewKubeRequestRow, 'startedAt' | 'code' | 'durationMs' | 'requestBytes' | 'responseBytes'> & {
@@ -40,6 +42,8 @@ export interface KubeRequestLogOptions {
 export class KubeRequestEntry {
   /** The row is in the store, or queued to be (its outcome then goes as a completion). */
   written = false;
+  /** The row as it stands once the request ended (what the session's digest takes). */
+  final: NewKubeRequestRow | null = null;
   private ended = false;
   readonly startMono = performance.now();
 
@@ -80,6 +84,8 @@ export class KubeRequestLog {
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly failureListeners = new Set<(error: RecorderError) => void>();
+  /** Per live session: the running digest of its requests in seq order (see kube-request-digest.ts). */
+  private readonly digests = new Map<string, SessionRequests>();
 
   constructor(
     private readonly store: Pick<Store, 'kubeRequests'>,
@@ -128,6 +134,7 @@ export class KubeRequestLog {
     if (this.closed) throw new RecorderError('kube_request_log_failed', 'the request log is closed');
     if (this.pending >= this.maxPending) throw new RecorderError('kube_request_log_overloaded', 'the request log is too far behind to record more requests');
     const entry = new KubeRequestEntry(this, rowOf(start));
+    this.sessionRequests(entry.row.sessionId).begun.push(entry);
     if (start.longRunning) {
       this.openLong += 1;
       this.queueInsert(entry);
@@ -136,6 +143,46 @@ export class KubeRequestLog {
       this.ensureSweep();
     }
     return entry;
+  }
+
+  /**
+   * A session's requests as its end event seals them: count and digest of every request it
+   * began, each as it ended. Waits (up to `waitMs`) for requests still running to end; the
+   * ones that do not are left out and counted as `unsettled`.
+   */
+  async seal(sessionId: string, waitMs = 5000): Promise<KubeRequestSeal> {
+    const requests = this.sessionRequests(sessionId);
+    if (requests.begun.length > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        timer.unref();
+        requests.settled = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.digests.delete(sessionId);
+    for (const entry of requests.begun) if (entry.final) requests.digest.add(entry.final);
+    const unsettled = requests.begun.filter((entry) => !entry.final).length;
+    return { requests: requests.digest.count, digest: requests.digest.finish(), ...(unsettled ? { unsettled } : {}) };
+  }
+
+  private sessionRequests(sessionId: string): SessionRequests {
+    let requests = this.digests.get(sessionId);
+    if (!requests) {
+      requests = { digest: new KubeRequestDigest(), begun: [], settled: null };
+      this.digests.set(sessionId, requests);
+    }
+    return requests;
+  }
+
+  /** A request ended: it and every ended one after it, in the order they began, go into the digest. */
+  private digestSettled(entry: KubeRequestEntry): void {
+    const requests = this.digests.get(entry.row.sessionId);
+    if (!requests) return;
+    while (requests.begun.length > 0 && requests.begun[0]!.final) requests.digest.add(requests.begun.shift()!.final!);
+    if (requests.begun.length === 0) requests.settled?.();
   }
 
   /** Resolves once everything queued before the call is written; rejects if the log fails first. */
@@ -159,8 +206,12 @@ export class KubeRequestLog {
   /** @internal */
   settle(entry: KubeRequestEntry, outcome: KubeRequestOutcome): void {
     const durationMs = Math.round((performance.now() - entry.startMono) * 1000) / 1000;
-    const details = outcome.details ? { ...entry.row.details, ...outcome.details } : entry.row.details;
-    const reason = outcome.reason ?? entry.row.reason;
+    const outcomeDetails = outcome.details ? (toStorableJson(outcome.details) as Record<string, unknown>) : null;
+    const outcomeReason = outcome.reason ? (toStorableJson(outcome.reason) as string) : null;
+    const details = outcomeDetails ? { ...entry.row.details, ...outcomeDetails } : entry.row.details;
+    const reason = outcomeReason ?? entry.row.reason;
+    entry.final = { ...entry.row, code: outcome.code, durationMs, requestBytes: outcome.requestBytes, responseBytes: outcome.responseBytes, reason, details };
+    this.digestSettled(entry);
     if (entry.written) {
       this.openLong -= 1;
       this.writer.push({
@@ -172,8 +223,8 @@ export class KubeRequestLog {
           durationMs,
           requestBytes: outcome.requestBytes,
           responseBytes: outcome.responseBytes,
-          reason: outcome.reason ?? null,
-          details: outcome.details ?? null,
+          reason: outcomeReason,
+          details: outcomeDetails,
         }),
       });
     } else {
@@ -226,6 +277,14 @@ export class KubeRequestLog {
   }
 }
 
+interface SessionRequests {
+  digest: KubeRequestDigest;
+  /** Requests begun and not yet in the digest, in the order they began (seq order). */
+  begun: KubeRequestEntry[];
+  /** Called when `begun` empties while a seal waits. */
+  settled: (() => void) | null;
+}
+
 interface QueuedLine {
   line: string;
   /** The outcome of a row written when its request started (an update, not a new row). */
@@ -234,32 +293,33 @@ interface QueuedLine {
 
 /** The row of a request as it starts (property by property: the request path builds one per request). */
 function rowOf(start: KubeRequestStart): NewKubeRequestRow {
+  const text = <T extends string | null>(value: T): T => (value === null ? value : (toStorableJson(value) as T));
   return {
     sessionId: start.sessionId,
     seq: start.seq,
     identityId: start.identityId,
     identityName: start.identityName,
     target: start.target,
-    method: start.method,
-    verb: start.verb,
-    apiGroup: start.apiGroup,
-    apiVersion: start.apiVersion,
-    resource: start.resource,
-    subresource: start.subresource,
-    namespace: start.namespace,
-    name: start.name,
-    path: start.path,
+    method: text(start.method),
+    verb: text(start.verb),
+    apiGroup: text(start.apiGroup),
+    apiVersion: text(start.apiVersion),
+    resource: text(start.resource),
+    subresource: text(start.subresource),
+    namespace: text(start.namespace),
+    name: text(start.name),
+    path: text(start.path),
     decision: start.decision,
-    reason: start.reason,
+    reason: text(start.reason),
     kubeUser: start.kubeUser,
-    kubeGroups: start.kubeGroups,
+    kubeGroups: start.kubeGroups ? (toStorableJson(start.kubeGroups) as string[]) : null,
     startedAt: new Date(),
     code: null,
     durationMs: null,
     requestBytes: null,
     responseBytes: null,
     clientAddr: start.clientAddr,
-    userAgent: start.userAgent,
-    details: start.details,
+    userAgent: text(start.userAgent),
+    details: start.details ? (toStorableJson(start.details) as Record<string, unknown>) : null,
   };
 }

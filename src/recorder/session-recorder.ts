@@ -14,6 +14,8 @@ export type OutputStream = 'stdout' | 'stderr';
  */
 export interface SessionRecorder {
   readonly path: string;
+  /** Time zero of the recording's event times (a channel row's start, so typed commands can be dated). */
+  readonly startedAt?: Date;
   /** Set once writing failed; the session must end (fail closed). */
   readonly failure: RecorderError | null;
   /** Stderr is kept apart in a byte recording; a terminal's recording has one output stream. */

@@ -24,6 +24,7 @@ const auditQuery = z
     target: text,
     since: time,
     until: time,
+    seq: z.coerce.number().int().min(1).optional(),
     cursor: z.string().max(100).optional(),
     limit: limit(500, 100),
   })
@@ -50,6 +51,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { store: Store }
       ...(query.target ? { target: query.target } : {}),
       ...(query.since ? { since: query.since } : {}),
       ...(query.until ? { until: query.until } : {}),
+      ...(query.seq !== undefined ? { seq: query.seq } : {}),
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
       limit: query.limit + 1,
     });

@@ -1,29 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { sep } from 'node:path';
 import { notFound } from './errors.js';
-import type { RecordingFile } from './replay/replay-service.js';
+import { RecorderError } from '../recorder/errors.js';
+import { locateRecordingFile, type RecordingFile } from '../recorder/recording-location.js';
 
-/**
- * Opens a recording named by a session row, refusing anything that does not resolve (after
- * symlinks) to a regular file inside the recordings directory: the path column is data, and
- * must never turn the viewer into a reader of arbitrary files.
- */
+/** A recording named by a session row, only inside the recordings directory; 404 otherwise. */
 export async function locateRecording(recordingsDir: string, path: string | null): Promise<RecordingFile> {
-  if (!path) throw notFound('this session has no recording');
-  let root: string;
-  let real: string;
   try {
-    root = await realpath(recordingsDir);
-    real = await realpath(path);
-  } catch {
-    throw notFound('the recording file is missing');
+    return await locateRecordingFile(recordingsDir, path);
+  } catch (err) {
+    if (err instanceof RecorderError && err.code === 'not_found') throw notFound(err.message);
+    throw err;
   }
-  if (!real.startsWith(root + sep)) throw notFound('the recording is not in the recordings directory');
-  const info = await stat(real);
-  if (!info.isFile()) throw notFound('the recording is not a file');
-  return { realPath: real, size: info.size, mtimeMs: info.mtimeMs };
 }
 
 /** sha256 of a file, streamed. Results are cached by path, size and mtime. */

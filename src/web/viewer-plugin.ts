@@ -4,6 +4,7 @@ import { registerAssets } from './assets.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerByteRecordingRoutes } from './byte-recording-routes.js';
+import { registerIdentityRoutes } from './identity-routes.js';
 import { registerKubeRequestRoutes } from './kube-requests-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
@@ -67,6 +68,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerKubeRequestRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
     registerRequestRoutes(app, { store, requests });
+    registerIdentityRoutes(app, { store, config });
     registerAssets(app, options.assetsDir);
   };
 }

@@ -231,6 +231,19 @@ describe('Kubernetes requests through the gateway', () => {
     expect(status(mallory.body).message).toBe('custos: mallory is not allowed on target k8s: no role of mallory grants access to target k8s');
   });
 
+  it('records a request whose name holds NUL (stored as U+FFFD), refuses one that is not UTF-8, and goes on serving', async () => {
+    const nul = await raw(s, '/k8s/k8s/api/v1/namespaces/default/pods/a%00b', { token: aliceToken });
+    expect(nul.status).toBe(404);
+    const row = await waitFor(async () => (await s.tg.gateway.store.kubeRequests.list({ identity: 'alice', order: 'desc', limit: 20 })).find((r) => r.path.includes('a%00b') && r.code !== null), {
+      what: 'the row of the NUL request',
+    });
+    expect(row.name).toBe('a\uFFFDb');
+    const surrogate = await raw(s, '/k8s/k8s/api/v1/namespaces/default/pods/a%ED%A0%80c', { token: aliceToken });
+    expect(surrogate.status).toBe(400);
+    expect(status(surrogate.body).message).toMatch(/^custos: /);
+    expect((await raw(s, '/k8s/k8s/api/v1/namespaces/default/pods', { token: aliceToken })).status).toBe(200);
+  });
+
   it('streams a large list with bounded memory: a client that stops reading stops the gateway reading from the cluster', async () => {
     s.api.create('v1', 'namespaces', { metadata: { name: 'big' } });
     const blob = 'x'.repeat(1024 * 1024);

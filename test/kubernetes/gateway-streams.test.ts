@@ -106,11 +106,16 @@ describe('Kubernetes streams through the gateway', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(readFileSync(join(local, 'back.bin')).equals(blob)).toBe(true);
     // The tar streams went through byte-exact recordings: in (stdin, recorded for this role) and out (stdout).
-    const recordings = (await s.tg.gateway.store.sessions.list({ identity: 'alice', protocol: 'kubernetes', since: started, limit: 100 }))
-      .filter((row) => row.recordingPath?.endsWith('.bytes'))
-      .map((row) => readByteRecording(row.recordingPath!));
-    expect(recordings.some((recorded) => recorded.stdin.includes(blob))).toBe(true);
-    expect(recordings.some((recorded) => recorded.stdout.includes(blob))).toBe(true);
+    // Read once the sessions have ended (kubectl may return before the gateway closes the session).
+    const recordings = await waitFor(
+      async () => {
+        const rows = (await s.tg.gateway.store.sessions.list({ identity: 'alice', protocol: 'kubernetes', since: started, limit: 100 })).filter((row) => row.state === 'closed' && row.recordingPath?.endsWith('.bytes'));
+        const read = rows.map((row) => readByteRecording(row.recordingPath!));
+        return read.some((recorded) => recorded.stdin.includes(blob)) && read.some((recorded) => recorded.stdout.includes(blob)) ? read : null;
+      },
+      { what: 'closed exec sessions whose recordings hold the copied file in stdin and in stdout' },
+    );
+    expect(recordings.length).toBeGreaterThanOrEqual(2);
   });
 
   it('attach is a recorded session of its own', async () => {

@@ -80,7 +80,7 @@ describe('the Requests page', () => {
     expect(await row.textContent()).toMatch(/pending.*alice.*prod1.*CHG-9001.*0\/1.*rotate certificates/);
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'requests-list.png'), fullPage: true });
 
-    await row.locator('a').click();
+    await row.locator('a[href^="/requests/"]').click();
     await page.waitForURL(`${base}/requests/${id}`);
     await expect.poll(() => page.locator('[data-testid=request-state]').first().textContent()).toBe('pending');
     await page.fill('[data-testid=answer-reason]', 'matches the change calendar');

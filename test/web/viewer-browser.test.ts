@@ -172,9 +172,9 @@ describe('viewer in Chromium', () => {
       await expect.poll(sessionRows).toBe(1);
       const row = page.locator('[data-testid=sessions] tbody tr').first();
       expect(await row.textContent()).toMatch(/alice.*web1.*ssh.*live/);
-      const href = await row.locator('a').getAttribute('href');
+      const href = await row.locator('a[href^="/sessions/"]').getAttribute('href');
       sshSessionId = href!.replace('/sessions/', '');
-      await row.locator('a').click();
+      await row.locator('a[href^="/sessions/"]').click();
       await page.waitForURL(`${base}/sessions/${sshSessionId}`);
       await expect.poll(() => page.locator('.live-badge').count()).toBe(1);
       await expect.poll(terminalText, { timeout: 20_000 }).toContain('BACKLOG-2');

@@ -1,3 +1,5 @@
+import { h } from './dom.js';
+
 export function time(value: string | null | undefined): string {
   if (!value) return '—';
   const date = new Date(value);
@@ -16,4 +18,11 @@ export function duration(start: string | null | undefined, end: string | null | 
 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
+}
+
+/** An identity's name, linking to its story; actors that are not identities (`os:…`, `gateway:…`) stay text. */
+export function identityLink(name: string | null | undefined): HTMLElement | string {
+  if (!name) return '—';
+  if (name.includes(':')) return name;
+  return h('a', { href: `/identities/${encodeURIComponent(name)}`, 'data-nav': true, class: 'identity' }, name);
 }

@@ -2,6 +2,7 @@ import './style.css';
 import { ApiError, currentViewer, get, post, setViewer, type Me } from './api.js';
 import { append, clear, h } from './dom.js';
 import { renderAudit } from './pages/audit.js';
+import { renderIdentity } from './pages/identity.js';
 import { renderKubeRequests } from './pages/kube-requests.js';
 import { renderLogin } from './pages/login.js';
 import { renderQueries } from './pages/queries.js';
@@ -38,6 +39,7 @@ function nav(me: Me): HTMLElement {
       me.rights.queries !== 'none' && link('/kube-requests', 'Kubernetes'),
       me.rights.audit && link('/audit', 'Audit'),
       link('/requests', 'Requests'),
+      link(`/identities/${encodeURIComponent(me.identity.name)}`, 'Story'),
     ),
     h(
       'span',
@@ -93,12 +95,14 @@ async function render(): Promise<void> {
   append(root, nav(me), main);
   const sessionMatch = /^\/sessions\/([^/]+)$/.exec(path);
   const requestMatch = /^\/requests(?:\/([^/]+))?$/.exec(path);
+  const identityMatch = /^\/identities\/([^/]+)$/.exec(path);
   if (path === '/' || path === '/sessions') disposePage = renderSessions(main, params);
   else if (sessionMatch) disposePage = renderSession(main, decodeURIComponent(sessionMatch[1]!));
   else if (path === '/queries') disposePage = renderQueries(main, params);
   else if (path === '/kube-requests') disposePage = renderKubeRequests(main, params);
   else if (path === '/audit') disposePage = renderAudit(main, params);
   else if (requestMatch) disposePage = renderRequests(main, params, requestMatch[1] ? decodeURIComponent(requestMatch[1]) : null);
+  else if (identityMatch) disposePage = renderIdentity(main, decodeURIComponent(identityMatch[1]!), params, me.rights.audit);
   else append(main, h('p', {}, 'No such page.'));
 }
 

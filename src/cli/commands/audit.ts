@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { ChainedAuditEvent } from '../../core/audit-chain.js';
-import type { VerifyResult } from '../../recorder/audit-verify.js';
+import { auditRecordLine } from '../../recorder/audit-record.js';
 import { CliError } from '../errors.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { runCliOperation } from '../run-operation.js';
-import { safeText } from '../safe-text.js';
 import { formatTable, shortTime } from '../table.js';
 
 export function registerAudit(program: Command): void {
@@ -18,7 +17,7 @@ export function registerAudit(program: Command): void {
     .option('--type <type>', 'an event type (resource.update) or a prefix ending in . (resource.)')
     .option('--session <id>', 'events of one session')
     .option('--limit <n>', 'at most this many (the newest)', '1000')
-    .option('--format <format>', 'table | json', 'table')
+    .option('--format <format>', 'table | jsonl (the custos.audit/1 records; json is the same)', 'table')
     .action(async (options: Record<string, string | undefined>, command: Command) => {
       const events = (await runCliOperation(configFor(command), 'audit.list', {
         since: options.since,
@@ -28,27 +27,17 @@ export function registerAudit(program: Command): void {
         session: options.session,
         limit: Number(options.limit),
       })) as ChainedAuditEvent[];
-      if (options.format === 'json') return print(events.map((event) => JSON.stringify(event)).join('\n'));
-      if (options.format !== 'table') throw new CliError('usage', `unknown format "${options.format}" (table, json)`);
+      if (options.format === 'jsonl' || options.format === 'json') {
+        process.stdout.write(events.map(auditRecordLine).join(''));
+        return;
+      }
+      if (options.format !== 'table') throw new CliError('usage', `unknown format "${options.format}" (table, jsonl)`);
       print(
         formatTable(
           ['SEQ', 'TIME', 'TYPE', 'ACTOR', 'IDENTITY', 'TARGET', 'DETAILS'],
           events.map((e) => [e.seq, shortTime(e.time), e.type, e.actor, e.identity, e.target, summarize(e)]),
         ),
       );
-    });
-
-  withConfigOption(program.command('verify'))
-    .description('check the audit hash chain: exit 0 when intact, 1 when any event was changed, deleted or inserted')
-    .action(async (_options, command: Command) => {
-      const result = (await runCliOperation(configFor(command), 'audit.verify', {})) as VerifyResult;
-      if (result.ok) {
-        print(safeText`audit chain intact: ${result.checked} events${result.head ? `, head seq ${result.head.seq} hash ${result.head.hash}` : ''}`);
-        return;
-      }
-      print(safeText`audit chain BROKEN at event ${result.fault!.seq}: ${result.fault!.message}`);
-      print(safeText`${result.checked} events before it verify${result.head ? ` (up to seq ${result.head.seq})` : ''}`);
-      process.exitCode = 1;
     });
 }
 

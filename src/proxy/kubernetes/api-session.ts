@@ -106,7 +106,8 @@ export class ApiSession {
       this.onEnded(this);
       const told = status ?? { code: 503, reason: 'ServiceUnavailable', message: `custos: ${reason}` };
       for (const request of [...this.held]) request.end(told, reason);
-      await this.live.close({ reason, stats: { ...this.counts } });
+      const kubeRequests = await this.services.requests.seal(this.live.id);
+      await this.live.close({ reason, stats: { ...this.counts, kubeRequests } });
     })());
   }
 

@@ -347,10 +347,11 @@ export class ExecSession {
       reason,
       details: this.exit ? { exitCode: this.exit.exitCode ?? null, ...(this.exit.message && this.exit.exitCode === undefined ? { error: this.exit.message } : {}) } : null,
     });
+    const kubeRequests = await this.services.requests.seal(this.live.id);
     await this.live.close({
       reason,
       channelRecordings: digest ? [{ channelId: CHANNEL_ID, ...digest }] : [],
-      stats: { exitCode: this.exit?.exitCode ?? null, bytesToClient: this.bytes.toClient, bytesFromClient: this.bytes.fromClient },
+      stats: { exitCode: this.exit?.exitCode ?? null, bytesToClient: this.bytes.toClient, bytesFromClient: this.bytes.fromClient, kubeRequests },
     });
   }
 }

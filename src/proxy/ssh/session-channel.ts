@@ -185,7 +185,8 @@ export class SessionChannel {
         kind,
         command,
         pty: this.pty ? { term: this.pty.term, cols: this.pty.cols, rows: this.pty.rows } : null,
-        startedAt: new Date(),
+        // The recording's time zero: a typed command's time is this plus its event time.
+        startedAt: this.recorder.startedAt ?? new Date(),
         endedAt: null,
         exitCode: null,
         exitSignal: null,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import {
   auditEventHash,
   GENESIS_HASH,
@@ -27,6 +27,8 @@ export interface AuditFilter {
   until?: Date;
   identity?: string;
   type?: string;
+  /** Any of these types. */
+  types?: string[];
   /** A type prefix such as `resource.` */
   typePrefix?: string;
   sessionId?: string;
@@ -105,6 +107,7 @@ export function auditRepository(db: Db) {
       if (filter.until) conditions.push(lte(auditEvents.time, filter.until));
       if (filter.identity) conditions.push(eq(auditEvents.identity, filter.identity));
       if (filter.type) conditions.push(eq(auditEvents.type, filter.type));
+      if (filter.types) conditions.push(filter.types.length ? inArray(auditEvents.type, filter.types) : sql`false`);
       if (filter.typePrefix) conditions.push(sql`${auditEvents.type} like ${`${filter.typePrefix}%`}`);
       if (filter.sessionId) conditions.push(eq(auditEvents.sessionId, filter.sessionId));
       if (filter.actor) conditions.push(eq(auditEvents.actor, filter.actor));

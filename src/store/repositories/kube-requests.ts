@@ -67,6 +67,16 @@ export function kubeRequestRepository(db: Db) {
         .limit(Math.min(filter.limit ?? 1000, MAX_PAGE));
     },
 
+    /** A session's requests in seq order (its sealed digest is over them in that order). */
+    async bySession(sessionId: string, afterSeq: number, limit: number): Promise<KubeRequestRow[]> {
+      return db
+        .select()
+        .from(kubeRequests)
+        .where(and(eq(kubeRequests.sessionId, sessionId), gt(kubeRequests.seq, afterSeq)))
+        .orderBy(asc(kubeRequests.seq))
+        .limit(Math.min(limit, MAX_PAGE));
+    },
+
     /** The newest id now: an export covers rows up to it and no later arrivals. */
     async lastId(): Promise<number> {
       const [row] = await db.select({ id: sql<number | null>`max(${kubeRequests.id})` }).from(kubeRequests);

@@ -122,6 +122,11 @@ export function resourceRepository(db: Db) {
       return row ?? null;
     },
 
+    /** The bots an identity owns, by name. */
+    async identitiesOwnedBy(ownerName: string): Promise<IdentityRow[]> {
+      return db.select().from(identities).where(eq(identities.owner, ownerName)).orderBy(identities.name);
+    },
+
     async identityById(id: string): Promise<IdentityRow | null> {
       const [row] = await db.select().from(identities).where(eq(identities.id, id));
       return row ?? null;

@@ -73,6 +73,8 @@ export interface AuditPageFilter {
   target?: string;
   since?: Date;
   until?: Date;
+  /** One event. */
+  seq?: number;
   beforeSeq?: number;
   limit: number;
 }
@@ -145,6 +147,7 @@ export function viewerRepository(db: Db) {
       if (filter.target) conditions.push(eq(auditEvents.target, filter.target));
       if (filter.since) conditions.push(gte(auditEvents.time, filter.since));
       if (filter.until) conditions.push(lte(auditEvents.time, filter.until));
+      if (filter.seq !== undefined) conditions.push(eq(auditEvents.seq, filter.seq));
       if (filter.beforeSeq !== undefined) conditions.push(lt(auditEvents.seq, filter.beforeSeq));
       const rows = await db
         .select()

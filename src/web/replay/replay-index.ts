@@ -1,3 +1,4 @@
+import { stripEscapes, TypedCommands } from '../../recorder/typed-commands.js';
 import { asTerminalOutput, parseEvent, parseHeader, peekEvent, readLinesSync, recordedWithoutPty, type CastHeader } from './cast-lines.js';
 
 /**
@@ -51,7 +52,7 @@ export function scanRecording(path: string, segmentBytes = SEGMENT_BYTES): Repla
   let lastTime = 0;
   let events = 0;
   let end = 0;
-  let typed = '';
+  const typed = new TypedCommands();
   /** Input without a pseudo-terminal is data (a file piped in), not commands typed. */
   let inputIsTyped = true;
   for (const line of readLinesSync(path)) {
@@ -82,14 +83,7 @@ export function scanRecording(path: string, segmentBytes = SEGMENT_BYTES): Repla
     if (peeked.code === 'm') markers.push([time, label(typeof event[2] === 'string' && event[2] ? event[2] : 'marker')]);
     else if (peeked.code === 'r' && typeof event[2] === 'string') markers.push([time, `resize ${event[2]}`]);
     else if (peeked.code === 'i' && inputIsTyped && typeof event[2] === 'string') {
-      for (const char of stripEscapes(event[2])) {
-        if (char === '\r' || char === '\n') {
-          if (typed.trim()) markers.push([time, label(`$ ${typed.trim()}`)]);
-          typed = '';
-        } else if (char === '\x7f' || char === '\b') typed = typed.slice(0, -1);
-        else if (char === '\x03' || char === '\x15') typed = '';
-        else if (char >= ' ' && typed.length < 500) typed += char;
-      }
+      for (const command of typed.feed(event[2])) markers.push([time, label(`$ ${command}`)]);
     }
   }
   if (!header) throw new ReplayFormatError('the recording is empty');
@@ -134,10 +128,4 @@ function label(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what is removed
   const clean = stripEscapes(text).replace(/[\x00-\x1f\x7f]/g, ' ');
   return clean.length > MAX_LABEL ? `${clean.slice(0, MAX_LABEL - 1)}…` : clean;
-}
-
-function stripEscapes(text: string): string {
-  // CSI and SS3 sequences (arrow keys, etc.) and OSC strings.
-  // eslint-disable-next-line no-control-regex -- escape sequences are what is removed
-  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1bO.|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b./g, '');
 }

@@ -1,16 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../core/worker-thread.js';
 import type { Logger } from '../../core/logger.js';
+import type { RecordingFile } from '../../recorder/recording-location.js';
 import { readLines, recordedWithoutPty } from './cast-lines.js';
 import { SEGMENT_BYTES, segmentEvents, type ReplayScan, type TerminalSnapshot } from './replay-index.js';
 import type { ReplayWorkerMessage, ReplayWorkerRequest } from './replay-worker-protocol.js';
 
-/** A recording file as found on disk; the key changes when the file does. */
-export interface RecordingFile {
-  realPath: string;
-  size: number;
-  mtimeMs: number;
-}
+export type { RecordingFile };
 
 export interface SegmentPayload {
   snapshot: TerminalSnapshot;

@@ -1,7 +1,7 @@
 import { get } from '../api.js';
 import { append, clear, h, type Child } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
-import { json, time } from '../format.js';
+import { identityLink, json, time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
@@ -31,6 +31,7 @@ const FIELDS: FilterField[] = [
   { name: 'actor', label: 'Actor' },
   { name: 'target', label: 'Target' },
   { name: 'type', label: 'Event type', placeholder: 'e.g. permission.grant' },
+  { name: 'seq', label: 'Event #' },
   { name: 'since', label: 'From', type: 'datetime' },
   { name: 'until', label: 'To', type: 'datetime' },
 ];
@@ -78,8 +79,8 @@ function row(event: AuditEvent): HTMLElement {
     h('td', {}, String(event.seq)),
     h('td', {}, time(event.time)),
     h('td', {}, h('code', {}, event.type)),
-    h('td', {}, event.actor),
-    h('td', {}, event.identity ?? '—'),
+    h('td', {}, identityLink(event.actor)),
+    h('td', {}, identityLink(event.identity)),
     h('td', {}, event.sessionId ? h('a', { href: `/sessions/${encodeURIComponent(event.sessionId)}`, 'data-nav': true }, event.sessionId) : (event.target ?? '—')),
     h('td', {}, details(event)),
   );

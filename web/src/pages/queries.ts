@@ -2,7 +2,7 @@ import { queryString } from '../api.js';
 import { append, clear, h } from '../dom.js';
 import { exportLinks } from '../exports.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
-import { json, time } from '../format.js';
+import { identityLink, json, time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
@@ -64,7 +64,7 @@ function row(item: QueryItem): HTMLElement {
     'tr',
     {},
     h('td', {}, time(item.startedAt)),
-    h('td', {}, item.identity),
+    h('td', {}, identityLink(item.identity)),
     h('td', {}, `${item.target} / ${item.database} as ${item.dbUser}`),
     h('td', {}, h('a', { href: `/sessions/${encodeURIComponent(item.sessionId)}`, 'data-nav': true }, `${item.sessionId} #${item.seq}`)),
     h('td', {}, h('pre', { class: 'sql' }, item.statement)),

@@ -1,7 +1,7 @@
 import { ApiError, get, post } from '../api.js';
 import { append, clear, facts, h, table, type Child } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
-import { duration, time } from '../format.js';
+import { duration, identityLink, time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
@@ -78,7 +78,7 @@ export function renderRequests(main: HTMLElement, params: URLSearchParams, id: s
           {},
           h('td', {}, h('a', { href: `/requests/${encodeURIComponent(r.id)}`, 'data-nav': true }, time(r.createdAt))),
           h('td', {}, stateBadge(r.state)),
-          h('td', {}, r.identityName, r.identityKind === 'bot' ? h('span', { class: 'tag' }, `bot of ${r.identityOwner ?? '?'}`) : null),
+          h('td', {}, identityLink(r.identityName), r.identityKind === 'bot' ? h('span', { class: 'tag' }, 'bot of ', identityLink(r.identityOwner)) : null),
           h('td', {}, r.target),
           h('td', {}, principal(r)),
           h('td', {}, r.ticket ?? '—'),
@@ -158,8 +158,8 @@ function renderRequest(main: HTMLElement, id: string): () => void {
         'section',
         { 'data-testid': 'request' },
         facts([
-          ['For', `${r.identityName} (${r.identityKind}${r.identityOwner ? `, owner ${r.identityOwner}` : ''})`],
-          ['Asked by', r.requestedBy],
+          ['For', h('span', {}, identityLink(r.identityName), ` (${r.identityKind}`, r.identityOwner ? h('span', {}, ', owner ', identityLink(r.identityOwner)) : null, ')')],
+          ['Asked by', identityLink(r.requestedBy)],
           ['Target', `${r.target} (${r.protocol})`],
           ['As', principal(r)],
           ['Role', r.role],
@@ -182,7 +182,7 @@ function renderRequest(main: HTMLElement, id: string): () => void {
         h('h2', {}, 'Answers'),
         table(
           ['Time', 'Approver', 'Answer', 'Reason'],
-          r.approvals.map((a) => [time(a.at), a.approver, a.decision, a.reason ?? '—']),
+          r.approvals.map((a) => [time(a.at), identityLink(a.approver), a.decision, a.reason ?? '—']),
           { empty: 'No answers yet.', testid: 'approvals' },
         ),
       ),
@@ -194,7 +194,7 @@ function renderRequest(main: HTMLElement, id: string): () => void {
           ['Started', 'Identity', 'Protocol', 'Login / db', 'State', 'Duration', 'Evidence', 'End reason'],
           detail.sessions.map((s) => [
             h('a', { href: `/sessions/${encodeURIComponent(s.id)}`, 'data-nav': true }, time(s.startedAt)),
-            s.identityName,
+            identityLink(s.identityName),
             s.protocol,
             s.login ?? s.database ?? '—',
             h('span', { class: `state state-${s.state}` }, s.state),

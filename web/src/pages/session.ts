@@ -1,7 +1,7 @@
 import { ApiError, currentViewer, get, post } from '../api.js';
 import { mountByteView } from '../byte-view.js';
 import { append, clear, facts, h, table, type Child } from '../dom.js';
-import { duration, json, time } from '../format.js';
+import { duration, identityLink, json, time } from '../format.js';
 import { mountLive, mountReplay, type PlayerHandle, type ReplayIndex } from '../player.js';
 
 interface Detail {
@@ -99,9 +99,9 @@ export function renderSession(main: HTMLElement, id: string): () => void {
         { class: 'evidence', 'data-testid': 'evidence' },
         h('h2', {}, 'Evidence'),
         facts([
-          ['Identity', text(s.identityName)],
+          ['Identity', identityLink(s.identityName as string)],
           ['Kind', text(s.identityKind)],
-          ['Owner', text(s.identityOwner)],
+          ['Owner', identityLink(s.identityOwner as string | null)],
           ['Credential', text(s.credentialId)],
           ['Protocol', text(s.protocol)],
           ['Target', `${text(s.target)} (${text(s.targetAddress)})`],

@@ -1,6 +1,6 @@
 import { append, clear, h } from '../dom.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
-import { duration, time } from '../format.js';
+import { duration, identityLink, time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
 import { navigate } from '../router.js';
 
@@ -56,7 +56,7 @@ function row(session: SessionItem): HTMLElement {
     'tr',
     {},
     h('td', {}, link),
-    h('td', {}, session.identityName, session.identityKind === 'bot' ? h('span', { class: 'tag' }, `bot of ${session.identityOwner ?? '?'}`) : null),
+    h('td', {}, identityLink(session.identityName), session.identityKind === 'bot' ? h('span', { class: 'tag' }, 'bot of ', identityLink(session.identityOwner)) : null),
     h('td', {}, session.target),
     h('td', {}, session.protocol),
     h('td', {}, session.login ?? session.database ?? '—'),

@@ -1,0 +1,58 @@
+import type { QueryRow } from '../../store/repositories/queries.js';
+import { sessionFields } from './channel-source.js';
+import { storyEntry, type StoryEntry, type StorySource } from './story-model.js';
+
+const PAGE = 5000;
+
+/**
+ * Each captured statement of the story's database sessions, with its parameters and
+ * outcome (only when asked for: `--statements`; otherwise the session's end entry counts
+ * them). Whole sessions, like every session-bound entry.
+ */
+export const statementSource: StorySource = {
+  name: 'statements',
+  async entries(context) {
+    if (!context.statements) return [];
+    const entries: StoryEntry[] = [];
+    for (const detail of context.sessions) {
+      if (detail.session.protocol !== 'postgres') continue;
+      const common = sessionFields(detail);
+      let afterSeq = -1;
+      while (true) {
+        const page = await context.store.queries.bySession(detail.session.id, afterSeq, PAGE);
+        for (const row of page) entries.push(storyEntry({ ...common, time: row.startedAt.toISOString(), kind: 'statement', summary: statementSummary(row), query: { id: row.id, seq: row.seq }, details: statementDetails(row) }));
+        if (page.length < PAGE) break;
+        afterSeq = page.at(-1)!.seq;
+      }
+    }
+    return entries;
+  },
+};
+
+function statementSummary(row: QueryRow): string {
+  const params = row.params?.length ? ` [${row.params.map((param) => (param.value === null ? 'NULL' : JSON.stringify(param.value))).join(', ')}]` : '';
+  const outcome =
+    row.status === 'error'
+      ? ` -> ERROR ${row.sqlstate ?? ''} ${row.errorMessage ?? ''}`.trimEnd()
+      : row.status === 'ok'
+        ? ` -> ${row.commandTag ?? 'ok'}`
+        : ` -> ${row.status}`;
+  return `${row.statement}${params}${outcome}`;
+}
+
+function statementDetails(row: QueryRow): Record<string, unknown> {
+  return {
+    seq: row.seq,
+    database: row.database,
+    db_user: row.dbUser,
+    protocol: row.protocol,
+    statement: row.statement,
+    params: row.params,
+    status: row.status,
+    command_tag: row.commandTag,
+    row_count: row.rowCount,
+    duration_ms: row.durationMs,
+    sqlstate: row.sqlstate,
+    error_message: row.errorMessage,
+  };
+}
