@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { NewKubeRequestRow } from '../store/repositories/kube-requests.js';
+import { kubeRequestRecord } from './kube-request-export.js';
 
 /** What a Kubernetes session's end event seals about its requests. */
 export interface KubeRequestSeal {
@@ -32,33 +33,8 @@ export class KubeRequestDigest {
   }
 }
 
+/** The row in the export's record form (every column but the id), keys sorted. */
 export function kubeRequestDigestLine(row: NewKubeRequestRow): string {
-  return canonicalJson({
-    session_id: row.sessionId,
-    seq: row.seq,
-    identity_id: row.identityId,
-    identity: row.identityName,
-    target: row.target,
-    method: row.method,
-    verb: row.verb,
-    api_group: row.apiGroup,
-    api_version: row.apiVersion,
-    resource: row.resource,
-    subresource: row.subresource,
-    namespace: row.namespace,
-    name: row.name,
-    path: row.path,
-    decision: row.decision,
-    reason: row.reason,
-    kube_user: row.kubeUser,
-    kube_groups: row.kubeGroups,
-    started_at: row.startedAt.getTime(),
-    code: row.code,
-    duration_ms: row.durationMs,
-    request_bytes: row.requestBytes,
-    response_bytes: row.responseBytes,
-    client_addr: row.clientAddr,
-    user_agent: row.userAgent,
-    details: row.details,
-  });
+  const { id: _id, ...record } = kubeRequestRecord({ ...row, id: 0 });
+  return canonicalJson(record);
 }

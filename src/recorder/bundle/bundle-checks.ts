@@ -231,21 +231,29 @@ function checkRecordings(manifest: BundleManifest, seals: Map<string, SessionSea
   return `recordings: ${sealed} match the digests sealed in their session's end event${unsealed ? `; ${unsealed} of live sessions not sealed yet` : ''}`;
 }
 
-async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, databaseSessions: string[]): Promise<string> {
+/** A file's records grouped by session, each session's in seq order; a record of a session that `belongs` rejects is a mismatch. */
+async function recordsBySession(bundle: ExtractedBundle, name: string, what: string, belongs: (sessionId: string) => boolean) {
   const bySession = new Map<string, Array<{ line: number; record: Record<string, unknown> }>>();
-  for await (const { line, value } of jsonLines(bundle, BUNDLE_FILES.queries)) {
+  for await (const { line, value } of jsonLines(bundle, name)) {
     const record = value as Record<string, unknown>;
-    if (typeof record?.session_id !== 'string' || typeof record.seq !== 'number') throw new Mismatch(`${BUNDLE_FILES.queries} line ${line} is not a statement record`);
+    if (typeof record?.session_id !== 'string' || typeof record.seq !== 'number') throw new Mismatch(`${name} line ${line} is not ${what}`);
+    if (!belongs(record.session_id)) throw new Mismatch(`${name} line ${line}: session ${record.session_id} is not a session of the bundle that has them`);
     const list = bySession.get(record.session_id) ?? [];
     list.push({ line, record });
     bySession.set(record.session_id, list);
   }
+  for (const list of bySession.values()) list.sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+  return bySession;
+}
+
+async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, databaseSessions: string[]): Promise<string> {
+  const bySession = await recordsBySession(bundle, BUNDLE_FILES.queries, 'a statement record', () => true);
   let sessions = 0;
   let statements = 0;
   for (const sessionId of databaseSessions) {
     const seal = seals.get(sessionId);
     if (!seal?.queries) continue;
-    const rows = (bySession.get(sessionId) ?? []).sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+    const rows = bySession.get(sessionId) ?? [];
     const digest = new QueryDigest();
     for (const { record } of rows) digest.add(rowOf(record));
     const actual = digest.finish();
@@ -266,22 +274,13 @@ async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionS
  * session's requests match the digest its end event sealed.
  */
 async function checkKubeRequests(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, kubernetesSessions: Set<string>): Promise<string> {
-  const bySession = new Map<string, Array<{ line: number; record: Record<string, unknown> }>>();
-  for await (const { line, value } of jsonLines(bundle, BUNDLE_FILES.kubeRequests)) {
-    const record = value as Record<string, unknown>;
-    const where = `${BUNDLE_FILES.kubeRequests} line ${line}`;
-    if (typeof record?.session_id !== 'string' || typeof record.seq !== 'number') throw new Mismatch(`${where} is not a Kubernetes request record`);
-    if (!kubernetesSessions.has(record.session_id)) throw new Mismatch(`${where}: session ${record.session_id} is not a Kubernetes session of the bundle`);
-    const list = bySession.get(record.session_id) ?? [];
-    list.push({ line, record });
-    bySession.set(record.session_id, list);
-  }
+  const bySession = await recordsBySession(bundle, BUNDLE_FILES.kubeRequests, 'a Kubernetes request record', (sessionId) => kubernetesSessions.has(sessionId));
   let sessions = 0;
   let requests = 0;
   for (const sessionId of kubernetesSessions) {
     const seal = seals.get(sessionId);
     if (!seal?.kubeRequests) continue;
-    const rows = (bySession.get(sessionId) ?? []).sort((a, b) => (a.record.seq as number) - (b.record.seq as number));
+    const rows = bySession.get(sessionId) ?? [];
     const digest = new KubeRequestDigest();
     for (const { record } of rows) digest.add(kubeRowOf(record));
     const actual = digest.finish();

@@ -1,4 +1,5 @@
 import type { KubeRequestRow } from '../../store/repositories/kube-requests.js';
+import { kubeRequestRecord } from '../kube-request-export.js';
 import { sessionFields } from './channel-source.js';
 import { storyEntry, type StoryEntry, type StorySource } from './story-model.js';
 
@@ -44,24 +45,8 @@ export function kubeRequestSummary(row: KubeRequestRow): string {
   return `${row.verb} ${resource}${name}${namespace}${outcome}`;
 }
 
+/** The request's export record (`custos kube-requests --format jsonl`) without what the entry already says. */
 function kubeRequestDetails(row: KubeRequestRow): Record<string, unknown> {
-  return {
-    method: row.method,
-    verb: row.verb,
-    api_group: row.apiGroup,
-    api_version: row.apiVersion,
-    resource: row.resource,
-    subresource: row.subresource,
-    namespace: row.namespace,
-    name: row.name,
-    path: row.path,
-    decision: row.decision,
-    reason: row.reason,
-    kube_user: row.kubeUser,
-    kube_groups: row.kubeGroups,
-    code: row.code,
-    duration_ms: row.durationMs,
-    request_bytes: row.requestBytes,
-    response_bytes: row.responseBytes,
-  };
+  const { id: _id, seq: _seq, session_id: _session, identity: _identity, identity_id: _identityId, target: _target, started_at: _started, ...details } = kubeRequestRecord(row);
+  return details;
 }
