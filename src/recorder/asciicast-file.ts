@@ -1,7 +1,7 @@
 import { AppendOnlyFile } from './append-only-file.js';
 import { eventLine, eventLinePrefix, headerLine, type AsciicastHeader, type EventCode } from './asciicast.js';
 import { LineBuffer } from './line-buffer.js';
-import type { RecordingBatch, RecordingFileWriter } from './recording-file.js';
+import type { RecordingBatch, RecordingFileWriter } from './recording-batch.js';
 import { describeExit, type ChannelExit } from './session-recorder.js';
 import { Utf8Stream } from './utf8-split.js';
 

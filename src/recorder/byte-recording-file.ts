@@ -1,6 +1,6 @@
 import { AppendOnlyFile } from './append-only-file.js';
 import { FRAME_HEADER_BYTES, headerBytes, writeFrameHeader, type ByteRecordingHeader, type FrameStream } from './byte-recording.js';
-import type { RecordingBatch, RecordingFileWriter } from './recording-file.js';
+import type { RecordingBatch, RecordingFileWriter } from './recording-batch.js';
 import type { ChannelExit } from './session-recorder.js';
 
 /** One per thread: frame headers of one append (files are written one append at a time). */

@@ -1,6 +1,6 @@
 import { unzeroed, type BatchSlots } from './batch-slots.js';
 import { RecorderError } from './errors.js';
-import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-file.js';
+import type { BatchEvent, RecordedCode, RecordingFormat } from './recording-batch.js';
 import type { ToWriter } from './recording-writer-protocol.js';
 import type { ChannelExit, OutputStream, RecordingDigest, RecordingFailureListener, SessionRecorder } from './session-recorder.js';
 

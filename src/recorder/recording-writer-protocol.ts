@@ -1,4 +1,4 @@
-import type { BatchEvent, RecordingFormat } from './recording-file.js';
+import type { BatchEvent, RecordingFormat } from './recording-batch.js';
 import type { ChannelExit } from './session-recorder.js';
 
 /** Messages between the gateway thread and the recording writer thread. */

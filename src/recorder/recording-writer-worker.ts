@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchSlots } from './batch-slots.js';
-import { createRecordingFile, type RecordingFileWriter } from './recording-file.js';
+import type { RecordingFileWriter } from './recording-batch.js';
+import { createRecordingFile } from './recording-file.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
 import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
 import type { ChannelExit } from './session-recorder.js';

@@ -7,7 +7,7 @@ import { BatchSlots } from './batch-slots.js';
 import { ChannelRecorder, DEFAULT_RECORDER_LIMITS, type RecorderLimits } from './channel-recorder.js';
 import { RecorderError } from './errors.js';
 import { finalizeRecordingFile } from './recording-finalize.js';
-import type { RecordingFormat } from './recording-file.js';
+import type { RecordingFormat } from './recording-batch.js';
 import type { FromWriter, ToWriter, WriterInit } from './recording-writer-protocol.js';
 import type { RecordingFailureListener, SessionRecorder } from './session-recorder.js';
 
