@@ -277,6 +277,18 @@ describe('custos export and verify --bundle', () => {
     expect(forged.stdout).toMatch(new RegExp(`FAILED: kube-requests\\.jsonl \\(session ${s.sessions.kubeApi}, lines [\\d, ]+\\): the requests do not match the digest sealed in session\\.end`));
   });
 
+  it('exports every identity with --all, and that bundle verifies too', async () => {
+    const all = join(temp.path, 'all.tar.gz');
+    const exported = await cli(['export', '--all', '--since', s.since, '-o', all]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/: \d+ story entries, 7 sessions, 4 recordings, 3 statements, \d+ Kubernetes requests/);
+    const verified = await verifyBundle(all);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/query logs: 2 sessions \(3 statements\) match/);
+    const none = await cli(['export', '--since', s.since, '-o', join(temp.path, 'none.tar.gz')]);
+    expect(none.code).toBe(2);
+  });
+
   it('fails naming the file when one audit event is changed', async () => {
     const edit = (name: string) => (dir: string) => {
       const file = join(dir, name);
