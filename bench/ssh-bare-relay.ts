@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../src/core/generated-keys.js';
 
 const [upstreamPort, upstreamUser, keyPath] = process.argv.slice(2) as [string, string, string];
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateEd25519KeyPair().private;
 const privateKey = readFileSync(keyPath);
 
 const server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {

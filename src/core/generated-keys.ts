@@ -11,10 +11,22 @@ import ssh2 from 'ssh2';
  * clients can verify the gateway with `sslrootcert=<dataDir>/tls/ca.crt`). Nothing here is
  * ever committed; `certs/` has the script for real deployments.
  */
+/**
+ * An ed25519 key pair in OpenSSH format that ssh2 reads back. ssh2's generator strips the
+ * leading zero bytes of the public key, so about one pair in 256 (a public key starting
+ * with 0x00) cannot be parsed again (mscdex/ssh2#1390, #1513): such a pair is drawn again.
+ */
+export function generateEd25519KeyPair(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', comment ? { comment } : {});
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+}
+
 export async function ensureSshHostKey(path: string): Promise<{ created: boolean }> {
   if (existsSync(path)) return { created: false };
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'custos gateway host key' });
+  const pair = generateEd25519KeyPair('custos gateway host key');
   await writeFile(path, pair.private, { mode: 0o600 });
   await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
   return { created: true };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../src/core/generated-keys.js';
 import { runClient, startPgScenario, type PgScenario } from '../helpers/pg-gateway.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -28,7 +29,7 @@ describe('human-readable CLI output shows attacker-chosen text with its control 
 
     // An SSH client that is nobody: its user name is recorded with the failed attempt.
     const { port: sshPort } = s.tg.address('ssh');
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateEd25519KeyPair();
     await new Promise<void>((resolve, reject) => {
       const client = new ssh2.Client();
       client.on('error', () => resolve()); // all configured authentication methods failed

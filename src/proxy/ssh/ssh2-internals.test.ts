@@ -1,8 +1,9 @@
 import ssh2, { type ServerChannel } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repairChannelWrites } from './ssh2-internals.js';
+import { generateEd25519KeyPair } from '../../core/generated-keys.js';
 
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateEd25519KeyPair().private;
 
 let cleanup: Array<() => void> = [];
 afterEach(() => {
