@@ -3,6 +3,7 @@ import { auditOperations } from './audit-operations.js';
 import { botOperations } from './bot-operations.js';
 import type { Operation, OperationContext } from './context.js';
 import { AdminError } from './errors.js';
+import { kubeRequestOperations } from './kube-request-operations.js';
 import { queryOperations } from './query-operations.js';
 import { requestOperations } from './request-operations.js';
 import { resourceOperations } from './resource-operations.js';
@@ -18,6 +19,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...queryOperations,
   ...requestOperations,
   ...botOperations,
+  ...kubeRequestOperations,
   async status(context) {
     return { version: VERSION, node: context.config.nodeName, pid: process.pid, store: await context.store.health() };
   },

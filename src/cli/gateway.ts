@@ -17,6 +17,7 @@ import type { ProtocolModule, ProxyContext } from '../proxy/context.js';
 import { SessionLifecycle } from '../proxy/lifecycle/session-lifecycle.js';
 import { PROTOCOL_MODULES } from '../proxy/protocols.js';
 import { AuditLog } from '../recorder/audit-log.js';
+import { KubeRequestLog } from '../recorder/kube-request-log.js';
 import { QueryLog } from '../recorder/query-log.js';
 import { SessionLog } from '../recorder/session-log.js';
 import { openStore, type Store } from '../store/store.js';
@@ -136,7 +137,11 @@ export class Gateway {
       metrics: this.metrics,
       logger,
       lifecycle: this.lifecycle,
-      evidence: { sessions, queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions) },
+      evidence: {
+        sessions,
+        queryLog: (queryLogOptions) => new QueryLog(store, queryLogOptions),
+        kubeRequestLog: (logOptions) => new KubeRequestLog(store, logOptions),
+      },
       cancelKeys: store.cancelKeys,
       requests: this.requests,
     };

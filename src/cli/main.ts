@@ -3,6 +3,8 @@ import { VERSION } from '../core/version.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBots } from './commands/bots.js';
 import { registerLogin } from './commands/login.js';
+import { registerKubeRequests } from './commands/kube-requests.js';
+import { registerKubeconfig } from './commands/kubeconfig.js';
 import { registerPlay } from './commands/play.js';
 import { registerQueries } from './commands/queries.js';
 import { registerRequest } from './commands/request.js';
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerRequest(program);
   registerBots(program);
+  registerKubeRequests(program);
+  registerKubeconfig(program);
   return program;
 }
 

@@ -34,6 +34,8 @@ export interface GatewayConfig {
     maxPreparedStatements: number;
     maxPreparedBytes: number;
   };
+  /** `publicUrl`: the Kubernetes listener as clients reach it (kubeconfigs); null: https://<listen.kubernetes>. */
+  kubernetes: { publicUrl: string | null; apiSessionIdleMs: number };
   recordings: { dir: string };
   web: { tls: boolean; sessionIdleTimeout: string; sessionMaxAge: string };
   admin: { socket: string };
@@ -70,6 +72,8 @@ export const CONFIG_KEYS: ReadonlyArray<{ path: string; env: string; type: Leaf;
   { path: 'postgres.maxStartupConnections', env: 'CUSTOS_POSTGRES_MAX_STARTUP_CONNECTIONS', type: 'number', default: '1000' },
   { path: 'postgres.maxPreparedStatements', env: 'CUSTOS_POSTGRES_MAX_PREPARED_STATEMENTS', type: 'number', default: '10000' },
   { path: 'postgres.maxPreparedBytes', env: 'CUSTOS_POSTGRES_MAX_PREPARED_BYTES', type: 'number', default: '33554432' },
+  { path: 'kubernetes.publicUrl', env: 'CUSTOS_KUBERNETES_PUBLIC_URL', type: 'string', default: 'https://<listen.kubernetes>' },
+  { path: 'kubernetes.apiSessionIdle', env: 'CUSTOS_KUBERNETES_API_SESSION_IDLE', type: 'string', default: '10m' },
   { path: 'recordings.dir', env: 'CUSTOS_RECORDINGS_DIR', type: 'string', default: '<dataDir>/recordings' },
   { path: 'web.tls', env: 'CUSTOS_WEB_TLS', type: 'boolean', default: 'false' },
   { path: 'web.sessionIdleTimeout', env: 'CUSTOS_WEB_SESSION_IDLE_TIMEOUT', type: 'string', default: '30m' },
@@ -122,6 +126,13 @@ const fileSchema = z
         maxStartupConnections: z.number().int().min(1),
         maxPreparedStatements: z.number().int().min(1),
         maxPreparedBytes: z.number().int().min(1024),
+      })
+      .partial()
+      .strict(),
+    kubernetes: z
+      .object({
+        publicUrl: z.string().regex(/^https:\/\/[^/]+/, 'expected https://host[:port], as clients reach the Kubernetes listener'),
+        apiSessionIdle: z.string().refine(isDuration, { message: 'expected a duration such as 10m' }),
       })
       .partial()
       .strict(),
@@ -229,6 +240,10 @@ function withDefaults(file: FileConfig, source: string, cwd: string): GatewayCon
       maxStartupConnections: file.postgres?.maxStartupConnections ?? 1000,
       maxPreparedStatements: file.postgres?.maxPreparedStatements ?? 10_000,
       maxPreparedBytes: file.postgres?.maxPreparedBytes ?? 32 * 1024 * 1024,
+    },
+    kubernetes: {
+      publicUrl: file.kubernetes?.publicUrl?.replace(/\/+$/, '') ?? null,
+      apiSessionIdleMs: parseDuration(file.kubernetes?.apiSessionIdle ?? '10m'),
     },
     recordings: { dir: at(file.recordings?.dir, inData('recordings')) },
     web: {

@@ -5,6 +5,7 @@ import { PolicyError } from './errors.js';
 import { grantEndMessage } from './grant-messages.js';
 import { toIdentity, toRole, toTarget, toTargetRef } from './identity.js';
 import type { Action, Credential, Decision, Grant, Identity, Role, Target } from './model.js';
+import type { PolicySnapshot } from './policy-snapshot.js';
 import { sshFingerprint } from './ssh-keys.js';
 import { hashToken } from './tokens.js';
 import { viewerRights, type ViewerRights } from './viewer-rights.js';
@@ -149,6 +150,17 @@ export class AccessControl {
       });
     }
     return grants;
+  }
+
+  /**
+   * The identity (re-read: its roles may have changed), its roles and grants, and the target
+   * now, for deciding many requests in memory; null when the identity or target is gone.
+   */
+  async snapshot(identityId: string, targetName: string): Promise<PolicySnapshot | null> {
+    const [row, target] = await Promise.all([this.store.resources.identityById(identityId), this.store.resources.target(targetName)]);
+    if (!row || !target) return null;
+    const identity = toIdentity(row);
+    return { identity, target: toTarget(target), roles: await this.rolesOf(identity), grants: await this.grantsOf(identity), ownerPresent: await this.ownerPresent(identity) };
   }
 
   /** Decides, records the decision, and returns it with the target row (null if unknown). */

@@ -139,3 +139,72 @@ describe('decide', () => {
     });
   });
 });
+
+describe('decide: Kubernetes requests', () => {
+  const target: TargetRef = { name: 'k8s-prod', protocol: 'kubernetes', labels: { env: 'prod' } };
+  const readOnly = role('viewers', {
+    targets: { env: 'prod' },
+    kubeGroups: ['view'],
+    kubeRules: [{ verbs: ['get', 'list', 'watch'], resources: ['*'], namespaces: ['*'] }],
+  });
+  const prodOps = role('prod-ops', {
+    targets: { env: 'prod' },
+    kubeUsers: ['ops-bot'],
+    kubeGroups: ['ops'],
+    maxSessionTTL: '1h',
+    kubeRules: [
+      { verbs: ['*'], resources: ['pods', 'pods/exec', 'pods/log', 'pods/portforward'], namespaces: ['prod'] },
+      { verbs: ['get', 'update'], resources: ['*/scale'], namespaces: ['prod'], apiGroups: ['apps'] },
+    ],
+  });
+  const forwarding = role('forwarders', { targets: { env: 'prod' }, kubeGroups: ['fwd'], portForwarding: true });
+  const unrestricted = role('cluster-admin', { targets: { env: 'prod' }, kubeGroups: ['system:masters'] });
+  const request = (fields: Omit<Action & { kind: 'kubernetes.request' }, 'kind'>): Action => ({ kind: 'kubernetes.request', ...fields });
+  const pod = (verb: string, subresource = '', namespace = 'prod') => request({ verb, apiGroup: '', resource: 'pods', subresource, namespace, name: 'web-0' });
+
+  const cases: Array<[string, Role[], Action, Record<string, unknown>]> = [
+    ['the API session: any role with kube users or groups', [readOnly], request({}), { allow: true, kubeUsers: ['custos:alice'], kubeGroups: ['view'] }],
+    ['read-only role reads pods', [readOnly], pod('get'), { allow: true, kubeGroups: ['view'] }],
+    ['read-only role lists across all namespaces', [readOnly], request({ verb: 'list', apiGroup: '', resource: 'pods', subresource: '', namespace: '', name: '' }), { allow: true }],
+    ['read-only role may not exec (create pods/exec)', [readOnly], pod('create', 'exec'), { allow: false }],
+    ['read-only role may not attach', [readOnly], pod('create', 'attach'), { allow: false }],
+    ['read-only role may not port-forward', [readOnly], pod('create', 'portforward'), { allow: false }],
+    ['read-only role may not delete', [readOnly], pod('delete'), { allow: false }],
+    ['non-resource requests pass any kube role', [readOnly], request({ verb: 'get', resource: '', path: '/version' }), { allow: true }],
+    ['a rule names a subresource', [prodOps], pod('create', 'exec'), { allow: true, kubeUsers: ['ops-bot'], kubeGroups: ['ops'] }],
+    ['a subresource is not the resource', [prodOps], pod('get', 'status'), { allow: false }],
+    ['the namespace must match', [prodOps], pod('create', 'exec', 'dev'), { allow: false }],
+    ['a named namespace does not cover cluster scope', [prodOps], request({ verb: 'list', apiGroup: '', resource: 'pods', subresource: '', namespace: '', name: '' }), { allow: false }],
+    ['star-slash-subresource with an API group', [prodOps], request({ verb: 'update', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'prod', name: 'web' }), { allow: true }],
+    ['the API group must match', [prodOps], request({ verb: 'update', apiGroup: '', resource: 'replicationcontrollers', subresource: 'scale', namespace: 'prod', name: 'web' }), { allow: false }],
+    ['port-forward needs portForwarding as well as the rule', [prodOps], pod('create', 'portforward'), { allow: false }],
+    ['port-forward with a forwarding role without rules', [forwarding], pod('create', 'portforward'), { allow: true, portForwarding: true, kubeGroups: ['fwd'] }],
+    ['a role without rules leaves it to the cluster', [unrestricted], pod('delete'), { allow: true, kubeGroups: ['system:masters'] }],
+    ['impersonation follows the roles that allow the request', [readOnly, prodOps], pod('create', 'exec'), { allow: true, roles: ['prod-ops'], kubeGroups: ['ops'] }],
+    ['both roles allow a read: both groups', [readOnly, prodOps], pod('get'), { allow: true, roles: ['viewers', 'prod-ops'], kubeGroups: ['view', 'ops'], kubeUsers: ['ops-bot'] }],
+    ['a requested kube user must be listed', [prodOps], { kind: 'kubernetes.request', user: 'root', verb: 'get', apiGroup: '', resource: 'pods', namespace: 'prod', name: 'web-0' }, { allow: false }],
+  ];
+
+  it.each(cases)('%s', (_name, roles, action, expected) => {
+    expect(decide(input(roles, target, action))).toMatchObject(expected);
+  });
+
+  it('explains a refusal with the request, the target and the roles', () => {
+    expect(decide(input([readOnly], target, pod('create', 'exec'))).reason).toBe(
+      'no role of alice allows create pods/exec "web-0" in namespace "prod" on k8s-prod (kubeRules of viewers)',
+    );
+    expect(decide(input([prodOps], target, pod('create', 'portforward'))).reason).toBe(
+      'port forwarding is not allowed for alice on k8s-prod (no role with portForwarding: true allows it)',
+    );
+  });
+
+  it('the TTL comes from the roles that allow this request', () => {
+    expect(decide(input([readOnly, prodOps], target, pod('create', 'exec'))).expiresAt).toEqual(new Date(now.getTime() + 3_600_000));
+    expect(decide(input([readOnly], target, pod('get'))).expiresAt).toEqual(new Date(now.getTime() + 8 * 3_600_000));
+  });
+
+  it('rejects malformed rules when a role is declared', () => {
+    expect(() => role('bad', { kubeRules: [{ verbs: [], resources: ['*'], namespaces: ['*'] }] })).toThrow();
+    expect(() => role('bad', { kubeRules: [{ verbs: ['get'], resources: ['*'], namespaces: ['*'], groups: ['x'] }] })).toThrow();
+  });
+});

@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { selectorMatches, targetLabels } from './label-selector.js';
-import type { Action, Decision, Grant, Identity, Role, TargetRef } from './model.js';
+import { describeKubeRequest, kubeRulesAllow } from './kube-rules.js';
+import type { Action, Decision, Grant, Identity, KubernetesRequestAction, Role, TargetRef } from './model.js';
 import { requestCommand } from './request-command.js';
 
 export interface DecisionInput {
@@ -76,24 +77,8 @@ export function decide(input: DecisionInput): Decision {
         ...decision,
         dbUser: principal,
       }));
-    case 'kubernetes.request': {
-      const allowing = candidates.filter((c) =>
-        action.user ? c.role.spec.kubeUsers.includes(action.user) : c.role.spec.kubeUsers.length + c.role.spec.kubeGroups.length > 0,
-      );
-      if (allowing.length === 0) {
-        return deny(
-          action.user
-            ? `kubernetes user ${action.user} is not allowed for ${identity.name} on ${target.name}`
-            : `no role of ${identity.name} gives kubernetes users or groups on ${target.name}`,
-        );
-      }
-      const decision = allowed(allowing, now, `allowed by role ${allowing[0]!.role.name}`);
-      return {
-        ...decision,
-        kubeUsers: action.user ? [action.user] : unique(allowing.flatMap((c) => c.role.spec.kubeUsers)),
-        kubeGroups: unique(allowing.flatMap((c) => c.role.spec.kubeGroups)),
-      };
-    }
+    case 'kubernetes.request':
+      return decideKubernetes(candidates, identity, target, action, now, deny);
   }
 }
 
@@ -109,6 +94,44 @@ const PRINCIPAL_OF: Record<Action['kind'], Principal> = {
   'postgres.connect': { field: 'dbUsers', noun: 'database user', flag: 'dbUser' },
   'kubernetes.request': { field: 'kubeGroups', noun: 'kubernetes group', flag: 'kubeGroup' },
 };
+
+/**
+ * A Kubernetes request: the roles giving the identity Kubernetes users or groups on the
+ * target, narrowed by their `kubeRules` (and, for port-forward, `portForwarding`). The
+ * decision names whom the gateway impersonates: the requested or first listed kubeUser, or
+ * `custos:<identity>` when the roles give only groups (the API server needs a user to
+ * impersonate groups, and the identity's bare name could be a cluster user of its own).
+ */
+function decideKubernetes(
+  candidates: Candidate[],
+  identity: Identity,
+  target: TargetRef,
+  action: KubernetesRequestAction,
+  now: Date,
+  deny: (reason: string) => Decision,
+): Decision {
+  const withAccess = candidates.filter((c) =>
+    action.user ? c.role.spec.kubeUsers.includes(action.user) : c.role.spec.kubeUsers.length + c.role.spec.kubeGroups.length > 0,
+  );
+  if (withAccess.length === 0) {
+    return deny(
+      action.user
+        ? `kubernetes user ${action.user} is not allowed for ${identity.name} on ${target.name}`
+        : `no role of ${identity.name} gives kubernetes users or groups on ${target.name}`,
+    );
+  }
+  let allowing = withAccess.filter((c) => kubeRulesAllow(c.role.spec.kubeRules, action));
+  if (allowing.length === 0) {
+    return deny(`no role of ${identity.name} allows ${describeKubeRequest(action)} on ${target.name} (kubeRules of ${withAccess.map((c) => c.role.name).join(', ')})`);
+  }
+  if (action.subresource === 'portforward') {
+    allowing = allowing.filter((c) => c.role.spec.portForwarding);
+    if (allowing.length === 0) return deny(`port forwarding is not allowed for ${identity.name} on ${target.name} (no role with portForwarding: true allows it)`);
+  }
+  const decision = allowed(allowing, now, `${describeKubeRequest(action)} allowed by role ${allowing[0]!.role.name}`);
+  const user = action.user ?? allowing.find((c) => c.role.spec.kubeUsers.length > 0)?.role.spec.kubeUsers[0] ?? `custos:${identity.name}`;
+  return { ...decision, kubeUsers: [user], kubeGroups: unique(allowing.flatMap((c) => c.role.spec.kubeGroups)) };
+}
 
 function choosePrincipal(
   candidates: Candidate[],

@@ -78,7 +78,28 @@ export type Action =
   | { kind: 'ssh.session'; login?: string }
   | { kind: 'ssh.port-forward'; login: string; host: string; port: number }
   | { kind: 'postgres.connect'; dbUser?: string }
-  | { kind: 'kubernetes.request'; user?: string };
+  | KubernetesRequestAction;
+
+/**
+ * A Kubernetes API request (verb, API group, resource … as kube-apiserver derives them from
+ * the request). Without `verb` it asks for access to the cluster at all (the API session);
+ * with a verb and an empty `resource` it is a non-resource request (`/version`, discovery).
+ */
+export interface KubernetesRequestAction {
+  kind: 'kubernetes.request';
+  /** The Kubernetes user the client asks to act as (one of the role's kubeUsers). */
+  user?: string;
+  verb?: string;
+  /** '' for the core group. */
+  apiGroup?: string;
+  resource?: string;
+  subresource?: string;
+  /** '' for cluster-scoped requests and requests across all namespaces. */
+  namespace?: string;
+  name?: string;
+  /** The path of a non-resource request. */
+  path?: string;
+}
 
 export interface Decision {
   allow: boolean;

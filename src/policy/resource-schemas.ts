@@ -70,7 +70,8 @@ export const targetSpecSchema = z
       .optional(),
     hostKey: publicKeyLine('expected an OpenSSH public key line (e.g. the contents of ssh_host_ed25519_key.pub)').optional(),
     database: z.string().min(1).optional(),
-    kubeconfig: z.string().startsWith('file:', 'expected file:PATH').optional(),
+    /** The cluster and the gateway's own credentials for it: file:PATH, or env:NAME holding the kubeconfig YAML. */
+    kubeconfig: secretRef.optional(),
     tls: z
       .object({
         mode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
@@ -90,6 +91,9 @@ export const targetSpecSchema = z
     }
     if (spec.protocol !== 'postgres' && spec.database) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: 'database applies to postgres targets only' });
+    }
+    if (spec.protocol === 'kubernetes' && !spec.kubeconfig) {
+      ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: "a kubernetes target needs the kubeconfig the gateway reaches it with (spec.kubeconfig: file:PATH or env:NAME)" });
     }
     if (spec.protocol !== 'kubernetes' && spec.kubeconfig) {
       ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'kubeconfig applies to kubernetes targets only' });
@@ -142,6 +146,21 @@ export const requireApprovalSchema = z
   })
   .strict();
 
+/**
+ * A Kubernetes rule of a role, read like an RBAC PolicyRule: the request's verb, resource
+ * (`pods`, `pods/exec`, `*` for everything, or star-slash-subresource for that subresource
+ * of any resource), namespace (`*` also covers cluster-scoped and all-namespace requests)
+ * and API group (`''` is the core group; default every group).
+ */
+export const kubeRuleSchema = z
+  .object({
+    verbs: z.array(z.string().min(1)).min(1),
+    resources: z.array(z.string().min(1)).min(1),
+    namespaces: z.array(z.string().min(1)).min(1),
+    apiGroups: z.array(z.string()).min(1).optional(),
+  })
+  .strict();
+
 const selectorValue = z.union([z.string(), z.array(z.string()).min(1)]);
 const accessLevel = z.enum(['none', 'own', 'all']);
 
@@ -153,6 +172,8 @@ export const roleSpecSchema = z
     dbUsers: z.array(z.string().min(1)).default([]),
     kubeUsers: z.array(z.string().min(1)).default([]),
     kubeGroups: z.array(z.string().min(1)).default([]),
+    /** Absent: the cluster's RBAC for the impersonated user decides alone; present: a request must also match one rule. */
+    kubeRules: z.array(kubeRuleSchema).optional(),
     maxSessionTTL: duration.default('8h'),
     recordInput: z.boolean().default(false),
     portForwarding: z.boolean().default(false),
@@ -174,6 +195,7 @@ export type TargetSpec = z.infer<typeof targetSpecSchema>;
 export type IdentitySpec = z.infer<typeof identitySpecSchema>;
 export type RoleSpec = z.infer<typeof roleSpecSchema>;
 export type ApprovalPolicy = z.infer<typeof requireApprovalSchema>;
+export type KubeRule = z.infer<typeof kubeRuleSchema>;
 
 export type ResourceDocument =
   | { kind: 'target'; name: string; spec: TargetSpec }

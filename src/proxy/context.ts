@@ -5,6 +5,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { AccessControl } from '../policy/access-control.js';
 import type { RequestService } from '../policy/request-service.js';
 import type { AuditLog } from '../recorder/audit-log.js';
+import type { KubeRequestLog, KubeRequestLogOptions } from '../recorder/kube-request-log.js';
 import type { QueryLog, QueryLogOptions } from '../recorder/query-log.js';
 import type { SessionLog } from '../recorder/session-log.js';
 import type { CancelKeyStore } from './cancel-keys.js';
@@ -25,6 +26,8 @@ export interface ProxyContext {
   evidence: {
     sessions: SessionLog;
     queryLog(options: QueryLogOptions): QueryLog;
+    /** The log of every Kubernetes API request (`kube_requests`). */
+    kubeRequestLog(options: KubeRequestLogOptions): KubeRequestLog;
   };
   cancelKeys: CancelKeyStore;
   /** Access requests (the SSH front door asks through it). */

@@ -25,6 +25,8 @@ export interface RecordingTags {
    * operator's own terminal driver adds the "\r"), and input is data, not typed commands.
    */
   pty: boolean;
+  /** Kubernetes exec/attach: which cluster, pod, container and command the stream went to. */
+  kubernetes?: { cluster: string; namespace: string; pod: string; container: string | null; command: string[]; subresource: 'exec' | 'attach' };
 }
 
 export interface AsciicastHeader {

@@ -1,4 +1,4 @@
-import { csvRow } from '../core/csv.js';
+import { exportFormat } from './export-format.js';
 
 /**
  * The query-log export format, the same from `custos queries` and from the viewer: the
@@ -79,17 +79,10 @@ export function exportRecord(row: ExportableQuery): QueryExportRecord {
   };
 }
 
-export function queryCsvHeader(): string {
-  return csvRow([...QUERY_EXPORT_COLUMNS]);
-}
+const format = exportFormat(QUERY_EXPORT_COLUMNS, exportRecord);
 
+export const queryCsvHeader = format.csvHeader;
 /** One CSV record (RFC 4180; cells a spreadsheet would run as a formula are neutralized). */
-export function queryCsvLine(row: ExportableQuery): string {
-  const record = exportRecord(row);
-  return csvRow(QUERY_EXPORT_COLUMNS.map((column) => record[column]));
-}
-
+export const queryCsvLine = format.csvLine;
 /** One JSON line, with the exact values. */
-export function queryJsonLine(row: ExportableQuery): string {
-  return `${JSON.stringify(exportRecord(row))}\n`;
-}
+export const queryJsonLine = format.jsonLine;

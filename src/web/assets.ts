@@ -21,7 +21,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Client-side routes answered with the viewer's index.html. */
-export const PAGE_ROUTES = ['/', '/login', '/sessions', '/sessions/:id', '/queries', '/audit', '/requests', '/requests/:id'];
+export const PAGE_ROUTES = ['/', '/login', '/sessions', '/sessions/:id', '/queries', '/kube-requests', '/audit', '/requests', '/requests/:id'];
 
 /**
  * Serves the built viewer from memory: hashed files under /assets/ are immutable, pages

@@ -1,10 +1,10 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { queryCsvHeader, queryCsvLine, queryJsonLine } from '../recorder/query-export.js';
 import type { QueryListing } from '../store/repositories/queries.js';
 import type { QueryPageFilter, ViewerScope } from '../store/repositories/viewer.js';
 import type { Store } from '../store/store.js';
+import { sendExport } from './export-reply.js';
 import { decodeCursor, encodeCursor, limit, parseQuery, text, time } from './params.js';
 import { scopeFor, viewerOf } from './viewer-context.js';
 import type { ViewLog } from './view-log.js';
@@ -89,21 +89,15 @@ export function registerQueryRoutes(app: FastifyInstance, deps: { store: Store; 
     const scope = await scopeFor(store, viewer, viewer.rights.queries, 'queries');
     const filter = toFilter(query);
     const throughId = await store.viewer.lastQueryId();
-    await views.record(viewer, {
+    return sendExport(reply, views, viewer, {
       type: 'web.queries.export',
-      sessionId: filter.sessionId ?? null,
-      target: filter.target ?? null,
-      data: {
-        format: query.format,
-        filter: { ...filter, since: filter.since?.toISOString() ?? null, until: filter.until?.toISOString() ?? null },
-        scope: scope.identityIds === null ? 'all' : 'own',
-        throughId,
-      },
+      name: 'queries',
+      format: query.format,
+      filter,
+      scope,
+      throughId,
+      lines: exportLines(store, scope, filter, throughId, query.format),
     });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    reply.header('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    reply.header('content-disposition', `attachment; filename="custos-queries-${stamp}.${query.format}"`);
-    return reply.send(Readable.from(exportLines(store, scope, filter, throughId, query.format)));
   });
 }
 

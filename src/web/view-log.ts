@@ -4,7 +4,7 @@ import { unavailable } from './errors.js';
 import type { Viewer } from './web-sessions.js';
 
 export interface ViewEvent {
-  type: 'web.recording.view' | 'web.recording.download' | 'web.recording.live' | 'web.queries.export';
+  type: 'web.recording.view' | 'web.recording.download' | 'web.recording.live' | 'web.queries.export' | 'web.kube-requests.export';
   sessionId?: string | null;
   target?: string | null;
   data: Record<string, unknown>;

@@ -4,6 +4,7 @@ import { registerAssets } from './assets.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerByteRecordingRoutes } from './byte-recording-routes.js';
+import { registerKubeRequestRoutes } from './kube-requests-routes.js';
 import { registerLiveTail, LIVE_PROTOCOL } from './live-tail.js';
 import { registerQueryRoutes } from './queries-routes.js';
 import { registerRecordingRoutes } from './recording-routes.js';
@@ -63,6 +64,7 @@ export function viewerPlugin(options: ViewerPluginOptions = {}): WebPlugin {
     registerByteRecordingRoutes(app, { store, config, views });
     registerLiveTail(app, { store, config, views, logger, sessions });
     registerQueryRoutes(app, { store, views });
+    registerKubeRequestRoutes(app, { store, views });
     registerAuditRoutes(app, { store });
     registerRequestRoutes(app, { store, requests });
     registerAssets(app, options.assetsDir);

@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseExitStatus } from '../../src/proxy/kubernetes/channel-protocol.js';
 import { startKubeApiServer, type KubeApiServer } from '../helpers/kube-apiserver/index.js';
 import { kubectlPath, runKubectl } from '../helpers/kubectl.js';
+import { kubectlPortForward, roundTrip, startEchoServer } from '../helpers/port-forward.js';
 import { spawnInPty } from '../helpers/pty.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -116,31 +115,11 @@ describe('test Kubernetes API server streams with kubectl', () => {
   });
 
   it('port-forward tunnels SPDY over WebSocket to the pod port, one stream pair per connection', async () => {
-    const echo: Server = createServer((socket) => socket.pipe(socket));
-    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const podPort = (echo.address() as { port: number }).port;
-    const child = spawn(kubectlPath(), ['port-forward', 'pod/shell', `:${podPort}`], { env: env() });
+    const echo = await startEchoServer();
+    const podPort = echo.port;
+    const { child, localPort } = await kubectlPortForward(['pod/shell', `:${podPort}`], env());
     try {
-      let output = '';
-      const localPort = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
-          if (match) resolve(Number(match[1]));
-        });
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('close', () => reject(new Error(`kubectl port-forward ended:\n${output}`)));
-      });
-      for (const payload of [randomBytes(70_000), Buffer.from('second connection')]) {
-        const reply = await new Promise<Buffer>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          const socket = connect(localPort, '127.0.0.1', () => socket.end(payload));
-          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-          socket.on('end', () => resolve(Buffer.concat(chunks)));
-          socket.on('error', reject);
-        });
-        expect(reply.equals(payload)).toBe(true);
-      }
+      for (const payload of [randomBytes(70_000), Buffer.from('second connection')]) expect((await roundTrip(localPort, payload)).equals(payload)).toBe(true);
       const request = server.requests.find((entry) => entry.info.subresource === 'portforward')!;
       expect(request).toMatchObject({ status: 101, websocketProtocol: 'SPDY/3.1+portforward.k8s.io', query: '', info: { verb: 'create' } });
       expect(request.headers['sec-websocket-protocol']).toBe('SPDY/3.1+portforward.k8s.io');

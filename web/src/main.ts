@@ -2,6 +2,7 @@ import './style.css';
 import { ApiError, currentViewer, get, post, setViewer, type Me } from './api.js';
 import { append, clear, h } from './dom.js';
 import { renderAudit } from './pages/audit.js';
+import { renderKubeRequests } from './pages/kube-requests.js';
 import { renderLogin } from './pages/login.js';
 import { renderQueries } from './pages/queries.js';
 import { renderRequests } from './pages/requests.js';
@@ -34,6 +35,7 @@ function nav(me: Me): HTMLElement {
       {},
       me.rights.sessions !== 'none' && link('/sessions', 'Sessions'),
       me.rights.queries !== 'none' && link('/queries', 'Queries'),
+      me.rights.queries !== 'none' && link('/kube-requests', 'Kubernetes'),
       me.rights.audit && link('/audit', 'Audit'),
       link('/requests', 'Requests'),
     ),
@@ -94,6 +96,7 @@ async function render(): Promise<void> {
   if (path === '/' || path === '/sessions') disposePage = renderSessions(main, params);
   else if (sessionMatch) disposePage = renderSession(main, decodeURIComponent(sessionMatch[1]!));
   else if (path === '/queries') disposePage = renderQueries(main, params);
+  else if (path === '/kube-requests') disposePage = renderKubeRequests(main, params);
   else if (path === '/audit') disposePage = renderAudit(main, params);
   else if (requestMatch) disposePage = renderRequests(main, params, requestMatch[1] ? decodeURIComponent(requestMatch[1]) : null);
   else append(main, h('p', {}, 'No such page.'));

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { queryCsvHeader, queryCsvLine, queryJsonLine, type ExportableQuery } from '../../recorder/query-export.js';
 import type { QueryVerifyResult } from '../../recorder/query-verify.js';
 import { CliError } from '../errors.js';
+import { alignedWriter, linesWriter, pageListing, type ListingWriter } from '../paged-listing.js';
 import { configFor, print, withConfigOption } from '../program-context.js';
 import { withCliOperations } from '../run-operation.js';
-import { escapeControls, safeText } from '../safe-text.js';
+import { safeText } from '../safe-text.js';
 import { shortTime } from '../table.js';
 
 /** A captured statement as the admin operation returns it (dates as ISO strings). */
@@ -43,82 +44,28 @@ export function registerQueries(program: Command): void {
         since: options.since ?? (options.session ? undefined : '24h'),
         until: options.until,
       };
-      const writer = format === 'csv' ? csvWriter() : format === 'jsonl' ? jsonlWriter() : tableWriter();
-      let printed = 0;
-      await withCliOperations(config, async (run) => {
-        let afterId: number | undefined;
-        while (printed < limit) {
-          const want = Math.min(PAGE, limit - printed);
-          const page = (await run('queries.list', { ...filter, afterId, limit: want })) as QueryListing[];
-          if (page.length > 0) {
-            writer.write(page);
-            printed += page.length;
-            afterId = page.at(-1)!.id;
-          }
-          if (page.length < want) break;
-        }
-      });
+      const writer = format === 'csv' ? linesWriter(queryCsvHeader(), queryCsvLine) : format === 'jsonl' ? linesWriter(null, queryJsonLine) : tableWriter();
+      const printed = await withCliOperations(config, (run) => pageListing<QueryListing>(run, 'queries.list', filter, limit, writer, PAGE));
       writer.end(printed);
     });
 }
 
-interface Writer {
-  write(rows: QueryListing[]): void;
-  end(count: number): void;
-}
-
-function jsonlWriter(): Writer {
-  return {
-    write: (rows) => process.stdout.write(rows.map(queryJsonLine).join('')),
-    end: () => undefined,
-  };
-}
-
-function csvWriter(): Writer {
-  process.stdout.write(queryCsvHeader());
-  return {
-    write: (rows) => process.stdout.write(rows.map(queryCsvLine).join('')),
-    end: () => undefined,
-  };
-}
-
 /** Aligned columns; widths are fixed by the first page so later pages line up. */
-function tableWriter(): Writer {
+function tableWriter(): ListingWriter<QueryListing> {
   const headers = ['TIME', 'IDENTITY', 'TARGET', 'DB USER', 'SESSION', 'SEQ', 'STATUS', 'MS', 'ROWS', 'STATEMENT'];
-  let widths: number[] | null = null;
-  const cells = (row: QueryListing): string[] =>
-    [
-      shortTime(row.startedAt),
-      row.identityName,
-      row.target,
-      row.dbUser,
-      row.sessionId,
-      String(row.seq),
-      row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
-      row.durationMs === null ? '-' : row.durationMs.toFixed(1),
-      row.rowCount === null ? '-' : String(row.rowCount),
-      statementSummary(row),
-    ].map(escapeControls);
-  return {
-    write: (rows) => {
-      const lines = rows.map(cells);
-      if (!widths) {
-        widths = headers.map((header, i) => Math.max(header.length, ...lines.map((line) => line[i]!.length)));
-        process.stdout.write(format(headers, widths) + '\n');
-      }
-      process.stdout.write(lines.map((line) => format(line, widths!)).join('\n') + '\n');
-    },
-    end: (count) => {
-      if (count === 0) process.stdout.write('no statements match\n');
-    },
-  };
-}
-
-function format(cells: string[], widths: number[]): string {
-  return cells
-    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-    .join('  ')
-    .trimEnd();
+  const cells = (row: QueryListing): string[] => [
+    shortTime(row.startedAt),
+    row.identityName,
+    row.target,
+    row.dbUser,
+    row.sessionId,
+    String(row.seq),
+    row.status === 'error' || row.status === 'cancelled' ? `${row.status} ${row.sqlstate ?? ''}`.trim() : row.status,
+    row.durationMs === null ? '-' : row.durationMs.toFixed(1),
+    row.rowCount === null ? '-' : String(row.rowCount),
+    statementSummary(row),
+  ];
+  return alignedWriter(headers, cells, 'no statements match');
 }
 
 function statementSummary(row: QueryListing): string {

@@ -131,7 +131,10 @@ function describeSession(show: SessionShowWire): string {
     field('identity', `${session.identityName} (${session.identityKind}${session.identityOwner ? `, owner ${session.identityOwner}` : ''})`),
     field('credential', session.credentialId),
     field('target', `${session.target} (${session.targetAddress})`),
-    field(session.protocol === 'postgres' ? 'database' : 'login', session.protocol === 'postgres' ? `${session.login ?? '-'} on ${session.database ?? '-'}` : session.login),
+    field(
+      session.protocol === 'postgres' ? 'database' : session.protocol === 'kubernetes' ? 'kube user' : 'login',
+      session.protocol === 'postgres' ? `${session.login ?? '-'} on ${session.database ?? '-'}` : session.login,
+    ),
     field('client', session.clientAddr),
     field('node', session.node),
     field('request', session.requestId),
@@ -152,6 +155,7 @@ function describeSession(show: SessionShowWire): string {
       ),
     );
   }
+  if (Object.keys(session.details ?? {}).length) lines.push(field('details', JSON.stringify(session.details)));
   if (Object.keys(session.stats ?? {}).length) lines.push(field('stats', JSON.stringify(session.stats)));
 
   if (show.channels.length) {

@@ -148,6 +148,7 @@ function decodePath(raw: string): string {
 
 /** Go's url.ParseQuery: a pair holding ';' is dropped (Go ≥ 1.17), the first value of a key counts. */
 function goQuery(raw: string): URLSearchParams {
+  if (!raw.includes(';')) return new URLSearchParams(raw);
   const query = new URLSearchParams();
   for (const pair of raw.split('&')) {
     if (pair === '' || pair.includes(';')) continue;

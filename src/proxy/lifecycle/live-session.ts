@@ -42,6 +42,12 @@ export interface SessionHandler {
   terminate(ending: Ending): void;
   /** Show the operator a notice without ending anything (shutdown, access ending soon). */
   warn?(message: string): void;
+  /**
+   * Permissions changed and the session's own action is still allowed. A session that
+   * decides more than its action (a Kubernetes API session decides every request) re-reads
+   * its policy here and ends what it no longer allows.
+   */
+  permissionsChanged?(): Promise<void>;
 }
 
 export interface LiveSessionDeps {
@@ -135,6 +141,11 @@ export class LiveSession {
 
   warn(message: string): void {
     if (!this.closing) this.handler?.warn?.(message);
+  }
+
+  /** The session's action passed a re-decision after a permission change. */
+  async permissionsChanged(): Promise<void> {
+    if (!this.closing && !this.ending) await this.handler?.permissionsChanged?.();
   }
 
   /** Bytes passed (hot path: counters only). */

@@ -192,7 +192,12 @@ export class SessionLifecycle {
         logger.error('could not re-decide a live session', { session: session.id, error: errorMessage(error) });
         continue;
       }
-      if (verdict.allow) continue;
+      if (verdict.allow) {
+        await session
+          .permissionsChanged()
+          .catch((error: unknown) => logger.error('a live session could not re-read its permissions', { session: session.id, error: errorMessage(error) }));
+        continue;
+      }
       const actor = cause?.actor || `gateway:${this.options.node}`;
       await audit
         .record({

@@ -1,6 +1,7 @@
 import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
 import { cancelKeyRepository } from './cancel-keys.js';
+import { kubeRequestRepository } from './kube-requests.js';
 import { queryRepository } from './queries.js';
 import { requestRepository } from './requests.js';
 import { resourceRepository } from './resources.js';
@@ -21,6 +22,7 @@ export function createRepositories(db: Db) {
     tokens: tokenRepository(db),
     sessions: sessionRepository(db),
     queries: queryRepository(db),
+    kubeRequests: kubeRequestRepository(db),
     viewer: viewerRepository(db),
     webSessions: webSessionRepository(db),
     cancelKeys: cancelKeyRepository(db),
@@ -29,4 +31,4 @@ export function createRepositories(db: Db) {
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
-export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'viewer', 'webSessions', 'cancelKeys', 'requests'] as const satisfies ReadonlyArray<keyof Repositories>;
+export const REPOSITORY_NAMES = ['audit', 'resources', 'tokens', 'sessions', 'queries', 'kubeRequests', 'viewer', 'webSessions', 'cancelKeys', 'requests'] as const satisfies ReadonlyArray<keyof Repositories>;

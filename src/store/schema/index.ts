@@ -4,6 +4,7 @@ export { cancelKeys } from './cancel-keys.js';
 export { fileOperations } from './file-operations.js';
 export { grants } from './grants.js';
 export { identities } from './identities.js';
+export { kubeRequests } from './kube-requests.js';
 export { identitySshKeys } from './identity-ssh-keys.js';
 export { portForwards } from './port-forwards.js';
 export { queries, type CapturedParam } from './queries.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import zlib from 'node:zlib';
+import { SPDY3_DICTIONARY } from '../../../src/proxy/kubernetes/spdy-dictionary.js';
 
 /**
  * The server side of SPDY/3.1 as kubectl's port-forward speaks it (moby/spdystream),
@@ -220,31 +221,3 @@ function uint32(value: number): Buffer {
   buffer.writeUInt32BE(value >>> 0, 0);
   return buffer;
 }
-
-/**
- * The SPDY/3 header compression dictionary (draft-mbelshe-httpbis-spdy-00 §2.6.10.1):
- * length-prefixed header names and values, then a run of common value text. Must be
- * byte-exact: zlib checks its Adler-32 against the peer's.
- */
-const DICTIONARY_WORDS = [
-  'options', 'head', 'post', 'put', 'delete', 'trace', 'accept', 'accept-charset', 'accept-encoding', 'accept-language',
-  'accept-ranges', 'age', 'allow', 'authorization', 'cache-control', 'connection', 'content-base', 'content-encoding',
-  'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type', 'date', 'etag',
-  'expect', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since',
-  'last-modified', 'location', 'max-forwards', 'pragma', 'proxy-authenticate', 'proxy-authorization', 'range', 'referer',
-  'retry-after', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'vary', 'via', 'warning',
-  'www-authenticate', 'method', 'get', 'status', '200 OK', 'version', 'HTTP/1.1', 'url', 'public', 'set-cookie', 'keep-alive',
-  'origin',
-];
-const DICTIONARY_TAIL =
-  '100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505' +
-  '203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 Unauthorized' +
-  '403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 Service Unavailable' +
-  'Jan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, Wed, Thu, Fri, Sat, Sun, GMT' +
-  'chunked,text/html,image/png,image/jpg,image/gif,application/xml,application/xhtml+xml,text/plain,' +
-  'text/javascript,publicprivatemax-age=gzip,deflate,sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.';
-
-export const SPDY3_DICTIONARY = Buffer.concat([
-  ...DICTIONARY_WORDS.flatMap((word) => [uint32(word.length), Buffer.from(word, 'latin1')]),
-  Buffer.from(DICTIONARY_TAIL, 'latin1'),
-]);

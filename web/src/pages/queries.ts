@@ -1,5 +1,6 @@
 import { queryString } from '../api.js';
 import { append, clear, h } from '../dom.js';
+import { exportLinks } from '../exports.js';
 import { filterForm, filterValues, type FilterField } from '../filters.js';
 import { json, time } from '../format.js';
 import { pagedTable } from '../paged-table.js';
@@ -35,21 +36,13 @@ const FIELDS: FilterField[] = [
 
 export function renderQueries(main: HTMLElement, params: URLSearchParams): () => void {
   const filter = queryString(filterValues(FIELDS, params));
-  const exportUrl = (format: string) => `/api/queries/export${filter ? `${filter}&` : '?'}format=${format}`;
 
   clear(main);
   append(
     main,
     h('h1', {}, 'Queries'),
     filterForm(FIELDS, params, (query) => navigate(`/queries${query}`)),
-    h(
-      'p',
-      { class: 'exports' },
-      'Download exactly this filtered set: ',
-      h('a', { href: exportUrl('csv'), download: '', class: 'button', 'data-testid': 'export-csv' }, 'CSV'),
-      ' ',
-      h('a', { href: exportUrl('jsonl'), download: '', class: 'button', 'data-testid': 'export-jsonl' }, 'JSON lines'),
-    ),
+    exportLinks('/api/queries/export', filter),
     ...pagedTable<QueryItem>({
       path: '/api/queries',
       filter: filterValues(FIELDS, params),

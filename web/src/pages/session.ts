@@ -106,6 +106,7 @@ export function renderSession(main: HTMLElement, id: string): () => void {
           ['Protocol', text(s.protocol)],
           ['Target', `${text(s.target)} (${text(s.targetAddress)})`],
           ['Login', text(s.login ?? s.database)],
+          ...(s.protocol === 'kubernetes' ? kubernetesFacts(s.id, s.details as Record<string, unknown> | null) : []),
           ['Client address', text(s.clientAddr)],
           ['Gateway node', text(s.node)],
           ['Approval ticket', text(s.ticket)],
@@ -231,4 +232,13 @@ async function verify(base: string, target: HTMLElement): Promise<void> {
     clear(target);
     append(target, h('p', { class: 'error' }, `Verification failed: ${(err as Error).message}`));
   }
+}
+
+/** A Kubernetes session: what it reached (an exec's pod and command) and a link to its API requests. */
+function kubernetesFacts(id: string, details: Record<string, unknown> | null): Array<[string, Child]> {
+  const d = details ?? {};
+  const rows: Array<[string, Child]> = [['Kubernetes', `${text(d.kind)}${d.pod ? ` ${text(d.namespace)}/${text(d.pod)}${d.container ? ` (${text(d.container)})` : ''}` : ''}`]];
+  if (Array.isArray(d.command) && d.command.length > 0) rows.push(['Command', h('code', {}, d.command.join(' '))]);
+  rows.push(['Requests', h('a', { href: `/kube-requests?session=${encodeURIComponent(id)}`, 'data-nav': true }, 'Kubernetes requests of this session')]);
+  return rows;
 }
