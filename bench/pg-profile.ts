@@ -46,11 +46,11 @@ const TICK_US = 1_000_000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding:
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
 /** CPU time (µs) of one thread or process from its stat file: utime + stime. */
-function cpuOf(statPath: string): number {
+function cpuOf(statPath: string, part: 'all' | 'sys' = 'all'): number {
   try {
     const stat = readFileSync(statPath, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+    return ((part === 'sys' ? 0 : Number(fields[11])) + Number(fields[12])) * TICK_US;
   } catch {
     return 0;
   }
@@ -171,6 +171,7 @@ spec: { kind: human }
         if (path === 'custos') {
           measured = await run('custos', gatewayPort, 'bencher', token.stdout.trim(), async () => ({
             'gateway main': () => threadsOf(gatewayPid).main,
+            'of it kernel': () => cpuOf(`/proc/${gatewayPid}/task/${gatewayPid}/stat`, 'sys'),
             'gateway threads': () => threadsOf(gatewayPid).others,
             'store backends': await backends('custos_store'),
             'db backends': await backends('bench'),
@@ -178,6 +179,7 @@ spec: { kind: human }
         } else {
           measured = await run('node pipe', pipe.port, 'bench', '', async () => ({
             pipe: () => cpuOf(`/proc/${pipe!.pid}/stat`),
+            'of it kernel': () => cpuOf(`/proc/${pipe!.pid}/stat`, 'sys'),
             'db backends': await backends('bench'),
           }), pipe.pid);
         }

@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { CapturedParam } from '../core/captured-param.js';
+import { queryCopyLine, queryCopyPrefix } from '../store/query-copy-lines.js';
 import { queryCompletionLine, queryLinePrefix, queryRowLine } from '../store/query-lines.js';
 import type { NewQueryRow, QueryRow } from '../store/repositories/queries.js';
 import type { Store } from '../store/store.js';
@@ -111,7 +112,9 @@ export class CapturedStatement {
 /**
  * The PostgreSQL query log: every captured statement becomes a row in the store's `queries`
  * table. Capture never waits for the store: statements are queued in memory and written in
- * batches (one multi-row insert each) at most `maxDelayMs` after they finish; statements
+ * batches (one COPY each) at most `maxDelayMs` after they finish. Finishing a statement only
+ * fills in its row and queues it; the row is serialized for the store and for the session's
+ * digest when its batch is written, off the path that forwards the server's answer. Statements
  * still running after `unfinishedAfterMs` are written as `unfinished` and completed later, so
  * a crash loses at most about a second of evidence. Memory is bounded: above a high-water mark
  * the log reports congestion (proxies stop reading from clients), at `maxPending` it refuses
@@ -122,8 +125,10 @@ export class QueryLog {
   private readonly logger: Logger;
   private readonly maxPending: number;
   private readonly unfinishedAfterMs: number;
-  /** Query lines (store/query-lines.ts) in capture order: new rows, and completions of rows written unfinished. */
+  /** In capture order: new rows, and completions of rows written unfinished. */
   private readonly writer: BatchWriter<QueuedLine>;
+  /** Sessions with finished rows not yet in their digest: hashed with the next batch. */
+  private readonly digestDue = new Set<SessionQueries>();
   private openCount = 0;
   private readonly sessions = new Set<SessionQueries>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -213,12 +218,17 @@ export class QueryLog {
     this.ensureSweep();
   }
 
-  /** @internal A statement finished: queue its line (or, if it was written unfinished, its completion). */
-  settle(statement: CapturedStatement, line: string): void {
+  /** @internal A statement finished: queue its row (or, if it was written unfinished, its completion). */
+  settle(statement: CapturedStatement): void {
     this.openCount -= 1;
     if (statement.written === 1) this.writer.push({ line: queryCompletionLine(statement.row), completion: true });
-    else this.writer.push({ line, completion: false });
+    else this.writer.push({ statement, line: null, completion: false });
     statement.written = 2;
+  }
+
+  /** @internal The session has rows waiting for its digest. */
+  digestLater(session: SessionQueries): void {
+    this.digestDue.add(session);
   }
 
   /** @internal */
@@ -232,10 +242,15 @@ export class QueryLog {
    * updates in the queue, so that row is written in an earlier batch or earlier in this one.
    */
   private async write(batch: QueuedLine[]): Promise<void> {
-    const inserts: string[] = [];
+    for (const session of this.digestDue) session.hashPending();
+    this.digestDue.clear();
+    let inserts = '';
     const completions: string[] = [];
-    for (const item of batch) (item.completion ? completions : inserts).push(item.line);
-    await this.store.queries.writeBatch(inserts.length ? `[${inserts.join(',')}]` : null, completions.length ? `[${completions.join(',')}]` : null);
+    for (const item of batch) {
+      if (item.completion) completions.push(item.line!);
+      else inserts += item.line ??= queryCopyLine(item.statement!.row, item.statement!.session.copyPrefix);
+    }
+    await this.store.queries.writeBatch(inserts || null, completions.length ? `[${completions.join(',')}]` : null);
   }
 
   /** Writes statements that have been running for a while as `unfinished`. */
@@ -257,14 +272,18 @@ export class QueryLog {
         if (statement.startMono > cutoff) break;
         if (statement.written !== 0) continue;
         statement.written = 1;
-        this.writer.push({ line: queryRowLine(statement.row, session.linePrefix), completion: false });
+        // Serialized now: the row changes when the statement finishes.
+        this.writer.push({ line: queryCopyLine(statement.row, session.copyPrefix), completion: false });
       }
     }
   }
 }
 
 interface QueuedLine {
-  line: string;
+  /** A finished row, serialized when its batch is written. */
+  statement?: CapturedStatement;
+  /** A new row in COPY text format, or a completion line (query-lines.ts). */
+  line: string | null;
   /** The outcome of a row written earlier as `unfinished` (an update, not a new row). */
   completion: boolean;
 }
@@ -279,20 +298,22 @@ export class SessionQueries {
   private openHead = 0;
   private readonly digest = new QueryDigest();
   private nextDigestSeq = 1;
-  private readonly finishedEarly = new Map<number, string>();
+  private readonly finishedEarly = new Map<number, NewQueryRow>();
   private readonly counts = { ok: 0, error: 0, skipped: 0, cancelled: 0, unfinished: 0 };
   private closed = false;
   private openNow = 0;
-  /** Lines waiting to be hashed: the digest takes them in batches, one native call each. */
-  private digestPending: string[] = [];
-  /** The serialized columns every row of this session shares. */
-  readonly linePrefix: string;
+  /** Finished rows in seq order waiting to be hashed: the digest takes them in batches, one native call each. */
+  private digestPending: NewQueryRow[] = [];
+  /** The serialized columns every row of this session shares (digest lines, COPY lines). */
+  private readonly linePrefix: string;
+  readonly copyPrefix: string;
 
   constructor(
     private readonly log: QueryLog,
     readonly meta: QuerySessionMeta,
   ) {
     this.linePrefix = queryLinePrefix(meta);
+    this.copyPrefix = queryCopyPrefix(meta);
   }
 
   /** Records a statement about to be sent upstream. Throws RecorderError when it cannot be recorded. */
@@ -318,10 +339,8 @@ export class SessionQueries {
     if (outcome.errorMessage !== undefined) row.errorMessage = outcome.errorMessage;
     if (outcome.details) row.details = { ...(row.details ?? {}), ...outcome.details };
     this.counts[outcome.status] += 1;
-    // One serialization per statement: the digest hashes the very line the insert sends.
-    const line = queryRowLine(row, this.linePrefix);
-    this.addToDigest(statement.seq, line);
-    this.log.settle(statement, line);
+    this.addToDigest(statement.seq, row);
+    this.log.settle(statement);
     this.pruneOpen();
   }
 
@@ -370,25 +389,28 @@ export class SessionQueries {
     };
   }
 
-  private addToDigest(seq: number, line: string): void {
+  private addToDigest(seq: number, row: NewQueryRow): void {
     if (seq !== this.nextDigestSeq) {
-      this.finishedEarly.set(seq, line);
+      this.finishedEarly.set(seq, row);
       return;
     }
-    this.digestPending.push(line);
+    this.digestPending.push(row);
     this.nextDigestSeq += 1;
-    let next: string | undefined;
+    let next: NewQueryRow | undefined;
     while ((next = this.finishedEarly.get(this.nextDigestSeq)) !== undefined) {
       this.finishedEarly.delete(this.nextDigestSeq);
       this.digestPending.push(next);
       this.nextDigestSeq += 1;
     }
-    if (this.digestPending.length >= 64) this.hashPending();
+    // Normally hashed with the next batch; while the store lags, here, so the list stays short.
+    if (this.digestPending.length >= 4096) this.hashPending();
+    else this.log.digestLater(this);
   }
 
-  private hashPending(): void {
+  /** @internal Hashes the rows waiting for the digest: each row's query line (store/query-lines.ts). */
+  hashPending(): void {
     if (this.digestPending.length === 0) return;
-    this.digest.addLines(this.digestPending);
+    this.digest.addLines(this.digestPending.map((row) => queryRowLine(row, this.linePrefix)));
     this.digestPending = [];
   }
 
