@@ -112,9 +112,9 @@ export class CapturedStatement {
 /**
  * The PostgreSQL query log: every captured statement becomes a row in the store's `queries`
  * table. Capture never waits for the store: statements are queued in memory and written in
- * batches (one COPY each) at most `maxDelayMs` after they finish. Finishing a statement only
- * fills in its row and queues it; the row is serialized for the store and for the session's
- * digest when its batch is written, off the path that forwards the server's answer. Statements
+ * batches (one COPY each) at most `maxDelayMs` after they finish. A finished row is serialized
+ * at once (its COPY line waits for the batch, its digest line for the next few rows): the
+ * strings are all that stays in memory, so the collector has little to carry. Statements
  * still running after `unfinishedAfterMs` are written as `unfinished` and completed later, so
  * a crash loses at most about a second of evidence. Memory is bounded: above a high-water mark
  * the log reports congestion (proxies stop reading from clients), at `maxPending` it refuses
@@ -127,8 +127,6 @@ export class QueryLog {
   private readonly unfinishedAfterMs: number;
   /** In capture order: new rows, and completions of rows written unfinished. */
   private readonly writer: BatchWriter<QueuedLine>;
-  /** Sessions with finished rows not yet in their digest: hashed with the next batch. */
-  private readonly digestDue = new Set<SessionQueries>();
   private openCount = 0;
   private readonly sessions = new Set<SessionQueries>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -218,17 +216,12 @@ export class QueryLog {
     this.ensureSweep();
   }
 
-  /** @internal A statement finished: queue its row (or, if it was written unfinished, its completion). */
-  settle(statement: CapturedStatement): void {
+  /** @internal A statement finished: queue its COPY line (or, if it was written unfinished, its completion). */
+  settle(statement: CapturedStatement, copyPrefix: string): void {
     this.openCount -= 1;
     if (statement.written === 1) this.writer.push({ line: queryCompletionLine(statement.row), completion: true });
-    else this.writer.push({ statement, line: null, completion: false });
+    else this.writer.push({ line: queryCopyLine(statement.row, copyPrefix), completion: false });
     statement.written = 2;
-  }
-
-  /** @internal The session has rows waiting for its digest. */
-  digestLater(session: SessionQueries): void {
-    this.digestDue.add(session);
   }
 
   /** @internal */
@@ -242,13 +235,11 @@ export class QueryLog {
    * updates in the queue, so that row is written in an earlier batch or earlier in this one.
    */
   private async write(batch: QueuedLine[]): Promise<void> {
-    for (const session of this.digestDue) session.hashPending();
-    this.digestDue.clear();
     let inserts = '';
     const completions: string[] = [];
     for (const item of batch) {
-      if (item.completion) completions.push(item.line!);
-      else inserts += item.line ??= queryCopyLine(item.statement!.row, item.statement!.session.copyPrefix);
+      if (item.completion) completions.push(item.line);
+      else inserts += item.line;
     }
     await this.store.queries.writeBatch(inserts || null, completions.length ? `[${completions.join(',')}]` : null);
   }
@@ -272,7 +263,6 @@ export class QueryLog {
         if (statement.startMono > cutoff) break;
         if (statement.written !== 0) continue;
         statement.written = 1;
-        // Serialized now: the row changes when the statement finishes.
         this.writer.push({ line: queryCopyLine(statement.row, session.copyPrefix), completion: false });
       }
     }
@@ -280,10 +270,8 @@ export class QueryLog {
 }
 
 interface QueuedLine {
-  /** A finished row, serialized when its batch is written. */
-  statement?: CapturedStatement;
-  /** A new row in COPY text format, or a completion line (query-lines.ts). */
-  line: string | null;
+  /** A new row in COPY text format (store/query-copy-lines.ts), or a completion line (query-lines.ts). */
+  line: string;
   /** The outcome of a row written earlier as `unfinished` (an update, not a new row). */
   completion: boolean;
 }
@@ -298,12 +286,12 @@ export class SessionQueries {
   private openHead = 0;
   private readonly digest = new QueryDigest();
   private nextDigestSeq = 1;
-  private readonly finishedEarly = new Map<number, NewQueryRow>();
+  private readonly finishedEarly = new Map<number, string>();
   private readonly counts = { ok: 0, error: 0, skipped: 0, cancelled: 0, unfinished: 0 };
   private closed = false;
   private openNow = 0;
-  /** Finished rows in seq order waiting to be hashed: the digest takes them in batches, one native call each. */
-  private digestPending: NewQueryRow[] = [];
+  /** Digest lines waiting to be hashed: the digest takes them in batches, one native call each. */
+  private digestPending: string[] = [];
   /** The serialized columns every row of this session shares (digest lines, COPY lines). */
   private readonly linePrefix: string;
   readonly copyPrefix: string;
@@ -339,8 +327,8 @@ export class SessionQueries {
     if (outcome.errorMessage !== undefined) row.errorMessage = outcome.errorMessage;
     if (outcome.details) row.details = { ...(row.details ?? {}), ...outcome.details };
     this.counts[outcome.status] += 1;
-    this.addToDigest(statement.seq, row);
-    this.log.settle(statement);
+    this.addToDigest(statement.seq, queryRowLine(row, this.linePrefix));
+    this.log.settle(statement, this.copyPrefix);
     this.pruneOpen();
   }
 
@@ -389,28 +377,25 @@ export class SessionQueries {
     };
   }
 
-  private addToDigest(seq: number, row: NewQueryRow): void {
+  private addToDigest(seq: number, line: string): void {
     if (seq !== this.nextDigestSeq) {
-      this.finishedEarly.set(seq, row);
+      this.finishedEarly.set(seq, line);
       return;
     }
-    this.digestPending.push(row);
+    this.digestPending.push(line);
     this.nextDigestSeq += 1;
-    let next: NewQueryRow | undefined;
+    let next: string | undefined;
     while ((next = this.finishedEarly.get(this.nextDigestSeq)) !== undefined) {
       this.finishedEarly.delete(this.nextDigestSeq);
       this.digestPending.push(next);
       this.nextDigestSeq += 1;
     }
-    // Normally hashed with the next batch; while the store lags, here, so the list stays short.
-    if (this.digestPending.length >= 4096) this.hashPending();
-    else this.log.digestLater(this);
+    if (this.digestPending.length >= 64) this.hashPending();
   }
 
-  /** @internal Hashes the rows waiting for the digest: each row's query line (store/query-lines.ts). */
-  hashPending(): void {
+  private hashPending(): void {
     if (this.digestPending.length === 0) return;
-    this.digest.addLines(this.digestPending.map((row) => queryRowLine(row, this.linePrefix)));
+    this.digest.addLines(this.digestPending);
     this.digestPending = [];
   }
 

@@ -1,5 +1,5 @@
 import { canonicalDetails } from '../core/shared-details.js';
-import { orderedParam, QUERY_LINE_COLUMNS } from './query-lines.js';
+import { QUERY_LINE_COLUMNS } from './query-lines.js';
 import type { queries } from './schema/index.js';
 
 type NewQueryRow = Omit<typeof queries.$inferSelect, 'id'>;
@@ -18,15 +18,23 @@ export function queryCopyPrefix(row: Pick<NewQueryRow, 'sessionId' | 'identityId
   return `${[row.sessionId, row.identityId, row.identityName, row.target, row.database, row.dbUser].map(copyText).join('\t')}\t`;
 }
 
-/** One row, newline included. */
+/** One row, newline included. Joined from an array: one flat string (a long concatenation would stay a tree of pieces while it waits for its batch, and the collector would copy each piece). */
 export function queryCopyLine(row: NewQueryRow, prefix: string = queryCopyPrefix(row)): string {
-  return (
-    `${prefix}${row.seq}\t${row.protocol}\t${copyText(row.statement)}\t` +
-    `${row.params === null ? NULL : copyText(JSON.stringify(row.params.map(orderedParam)))}\t` +
-    `${row.startedAt.toISOString()}\t${copyValue(row.durationMs)}\t${copyNullable(row.commandTag)}\t${copyValue(row.rowCount)}\t` +
-    `${row.status}\t${copyNullable(row.sqlstate)}\t${copyNullable(row.errorMessage)}\t` +
-    `${row.details === null ? NULL : copyText(canonicalDetails(row.details))}\n`
-  );
+  return [
+    prefix + String(row.seq),
+    row.protocol,
+    copyText(row.statement),
+    // Into jsonb, which orders object keys itself: no need for orderedParam here.
+    row.params === null ? NULL : copyText(JSON.stringify(row.params)),
+    row.startedAt.toISOString(),
+    copyValue(row.durationMs),
+    copyNullable(row.commandTag),
+    copyValue(row.rowCount),
+    row.status,
+    copyNullable(row.sqlstate),
+    copyNullable(row.errorMessage),
+    `${row.details === null ? NULL : copyText(canonicalDetails(row.details))}\n`,
+  ].join('\t');
 }
 
 const NULL = '\\N';
