@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     await insertManySessions(url, COUNT, people);
     console.log(`${COUNT} sessions inserted in ${(performance.now() - started).toFixed(0)} ms`);
     const database = await connectDatabase(url);
-    const viewer = createRepositories(database.db).viewer;
+    const viewer = createRepositories(database.db, database.bulk).viewer;
     const all: ViewerScope = { identityIds: null };
     const deepCursor = (await viewer.sessionsPage(all, { limit: 1000 })).at(-1)!;
     const mid = new Date(Date.parse('2024-01-01T00:00:00Z') + (COUNT / 2) * 60_000);

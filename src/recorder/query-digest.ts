@@ -4,7 +4,7 @@ import type { NewQueryRow } from '../store/repositories/queries.js';
 
 /**
  * A running sha256 over a session's captured statements in seq order: each row's query line
- * (store/query-lines.ts — the same text the batch insert sends) and a newline. The session's
+ * (store/query-lines.ts) and a newline. The session's
  * end event carries it, and the audit chain protects the event, so an edited, deleted or
  * inserted query row is detectable later.
  */

@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { CapturedParam } from '../core/captured-param.js';
+import { queryCopyLine, queryCopyPrefix } from '../store/query-copy-lines.js';
 import { queryCompletionLine, queryLinePrefix, queryRowLine } from '../store/query-lines.js';
 import type { NewQueryRow, QueryRow } from '../store/repositories/queries.js';
 import type { Store } from '../store/store.js';
@@ -111,7 +112,9 @@ export class CapturedStatement {
 /**
  * The PostgreSQL query log: every captured statement becomes a row in the store's `queries`
  * table. Capture never waits for the store: statements are queued in memory and written in
- * batches (one multi-row insert each) at most `maxDelayMs` after they finish; statements
+ * batches (one COPY each) at most `maxDelayMs` after they finish. A finished row is serialized
+ * at once (its COPY line waits for the batch, its digest line for the next few rows): the
+ * strings are all that stays in memory, so the collector has little to carry. Statements
  * still running after `unfinishedAfterMs` are written as `unfinished` and completed later, so
  * a crash loses at most about a second of evidence. Memory is bounded: above a high-water mark
  * the log reports congestion (proxies stop reading from clients), at `maxPending` it refuses
@@ -122,7 +125,7 @@ export class QueryLog {
   private readonly logger: Logger;
   private readonly maxPending: number;
   private readonly unfinishedAfterMs: number;
-  /** Query lines (store/query-lines.ts) in capture order: new rows, and completions of rows written unfinished. */
+  /** In capture order: new rows, and completions of rows written unfinished. */
   private readonly writer: BatchWriter<QueuedLine>;
   private openCount = 0;
   private readonly sessions = new Set<SessionQueries>();
@@ -213,11 +216,11 @@ export class QueryLog {
     this.ensureSweep();
   }
 
-  /** @internal A statement finished: queue its line (or, if it was written unfinished, its completion). */
-  settle(statement: CapturedStatement, line: string): void {
+  /** @internal A statement finished: queue its COPY line (or, if it was written unfinished, its completion). */
+  settle(statement: CapturedStatement, copyPrefix: string): void {
     this.openCount -= 1;
     if (statement.written === 1) this.writer.push({ line: queryCompletionLine(statement.row), completion: true });
-    else this.writer.push({ line, completion: false });
+    else this.writer.push({ line: queryCopyLine(statement.row, copyPrefix), completion: false });
     statement.written = 2;
   }
 
@@ -232,10 +235,13 @@ export class QueryLog {
    * updates in the queue, so that row is written in an earlier batch or earlier in this one.
    */
   private async write(batch: QueuedLine[]): Promise<void> {
-    const inserts: string[] = [];
+    let inserts = '';
     const completions: string[] = [];
-    for (const item of batch) (item.completion ? completions : inserts).push(item.line);
-    await this.store.queries.writeBatch(inserts.length ? `[${inserts.join(',')}]` : null, completions.length ? `[${completions.join(',')}]` : null);
+    for (const item of batch) {
+      if (item.completion) completions.push(item.line);
+      else inserts += item.line;
+    }
+    await this.store.queries.writeBatch(inserts || null, completions.length ? `[${completions.join(',')}]` : null);
   }
 
   /** Writes statements that have been running for a while as `unfinished`. */
@@ -257,13 +263,14 @@ export class QueryLog {
         if (statement.startMono > cutoff) break;
         if (statement.written !== 0) continue;
         statement.written = 1;
-        this.writer.push({ line: queryRowLine(statement.row, session.linePrefix), completion: false });
+        this.writer.push({ line: queryCopyLine(statement.row, session.copyPrefix), completion: false });
       }
     }
   }
 }
 
 interface QueuedLine {
+  /** A new row in COPY text format (store/query-copy-lines.ts), or a completion line (query-lines.ts). */
   line: string;
   /** The outcome of a row written earlier as `unfinished` (an update, not a new row). */
   completion: boolean;
@@ -283,16 +290,18 @@ export class SessionQueries {
   private readonly counts = { ok: 0, error: 0, skipped: 0, cancelled: 0, unfinished: 0 };
   private closed = false;
   private openNow = 0;
-  /** Lines waiting to be hashed: the digest takes them in batches, one native call each. */
+  /** Digest lines waiting to be hashed: the digest takes them in batches, one native call each. */
   private digestPending: string[] = [];
-  /** The serialized columns every row of this session shares. */
-  readonly linePrefix: string;
+  /** The serialized columns every row of this session shares (digest lines, COPY lines). */
+  private readonly linePrefix: string;
+  readonly copyPrefix: string;
 
   constructor(
     private readonly log: QueryLog,
     readonly meta: QuerySessionMeta,
   ) {
     this.linePrefix = queryLinePrefix(meta);
+    this.copyPrefix = queryCopyPrefix(meta);
   }
 
   /** Records a statement about to be sent upstream. Throws RecorderError when it cannot be recorded. */
@@ -318,10 +327,8 @@ export class SessionQueries {
     if (outcome.errorMessage !== undefined) row.errorMessage = outcome.errorMessage;
     if (outcome.details) row.details = { ...(row.details ?? {}), ...outcome.details };
     this.counts[outcome.status] += 1;
-    // One serialization per statement: the digest hashes the very line the insert sends.
-    const line = queryRowLine(row, this.linePrefix);
-    this.addToDigest(statement.seq, line);
-    this.log.settle(statement, line);
+    this.addToDigest(statement.seq, queryRowLine(row, this.linePrefix));
+    this.log.settle(statement, this.copyPrefix);
     this.pruneOpen();
   }
 

@@ -10,12 +10,15 @@ import { pgliteMemoryParams, v8WasmFlags } from './pglite-options.js';
 import * as schema from './schema/index.js';
 import type { ControlChannel } from '../core/control-notice.js';
 import { pgliteControlChannel, postgresControlChannel } from './control-listener.js';
+import { pgliteBulkCopy, postgresBulkCopy, type BulkCopy } from './bulk-copy.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
 export interface Database {
   kind: StoreKind;
   db: Db;
+  /** COPY FROM STDIN on this driver (the query log's batches). */
+  bulk: BulkCopy;
   /** Runs one SQL statement outside drizzle (health checks, tests). */
   ping(): Promise<void>;
   /** Control notices (LISTEN custos_control). */
@@ -73,6 +76,7 @@ async function connectPglite(location: string, options: ConnectOptions): Promise
   return {
     kind: 'pglite',
     db,
+    bulk: pgliteBulkCopy(client),
     ping: async () => {
       await client.query('select 1');
     },
@@ -110,6 +114,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Da
   return {
     kind: 'postgres',
     db,
+    bulk: postgresBulkCopy(pool),
     ping: async () => {
       await pool.query('select 1');
     },

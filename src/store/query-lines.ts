@@ -5,9 +5,8 @@ import type { queries } from './schema/index.js';
 type NewQueryRow = Omit<typeof queries.$inferSelect, 'id'>;
 
 /**
- * A captured statement as one JSON array, columns in this order. It is both what a batch
- * insert sends (`[line,line,…]`, expanded with jsonb_array_elements) and what the query
- * digest hashes, so capture serializes each row exactly once. The same row read back from
+ * A captured statement as one JSON array, columns in this order: what the query digest
+ * hashes (the store receives the same columns as COPY lines, query-copy-lines.ts). The same row read back from
  * the store (where jsonb has reordered object keys) serializes to the same text: times are
  * epoch milliseconds, parameter objects are rebuilt with their keys in alphabetical order,
  * details are canonical JSON.

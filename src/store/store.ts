@@ -18,7 +18,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const kind = storeKindOf(url);
   if (kind === 'pglite' && options.worker !== false) return openWorkerStore(url, options);
   const database = await connectDatabase(url, options);
-  const repositories = translateErrors(createRepositories(database.db));
+  const repositories = translateErrors(createRepositories(database.db, database.bulk));
   return {
     ...repositories,
     kind,

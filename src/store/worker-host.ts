@@ -14,7 +14,7 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 try {
   const database = await connectDatabase(init.url, init.options);
-  const repositories = translateErrors(createRepositories(database.db)) as unknown as Record<
+  const repositories = translateErrors(createRepositories(database.db, database.bulk)) as unknown as Record<
     string,
     Record<string, (...args: unknown[]) => Promise<unknown>>
   >;

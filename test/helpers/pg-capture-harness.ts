@@ -30,13 +30,13 @@ export class CaptureHarness {
   private readonly capture: ClientCapture;
   private readonly backend = new BackendScanner(TRACKED_BODIES);
   private readonly upstream = new FrontendParser({ maxMessageBytes: 1 << 30 });
-  private readonly lines: unknown[][] = [];
+  private readonly lines: Array<Array<string | null>> = [];
   private readonly log: QueryLog;
 
   constructor(limits: PreparedLimits = { maxObjects: 10_000, maxBytes: 32 * 1024 * 1024 }) {
     const store = {
       queries: {
-        writeBatch: async (inserts: string | null) => void (inserts && this.lines.push(...(JSON.parse(inserts) as unknown[][]))),
+        writeBatch: async (inserts: string | null) => void (inserts && this.lines.push(...parseCopyLines(inserts))),
       },
     };
     this.log = new QueryLog(store as unknown as ConstructorParameters<typeof QueryLog>[0], { unfinishedAfterMs: 3_600_000, maxDelayMs: 1 });
@@ -67,15 +67,15 @@ export class CaptureHarness {
     await this.log.flush();
     return this.lines
       .map((line) => ({
-        seq: line[6] as number,
-        protocol: line[7] as string,
-        statement: line[8] as string,
-        params: line[9] as CapturedRow['params'],
-        commandTag: line[12] as string | null,
-        rowCount: line[13] as number | null,
-        status: line[14] as string,
-        sqlstate: line[15] as string | null,
-        details: line[17] as Record<string, unknown> | null,
+        seq: Number(line[6]),
+        protocol: line[7]!,
+        statement: line[8]!,
+        params: json(line[9]!) as CapturedRow['params'],
+        commandTag: line[12]!,
+        rowCount: line[13] === null ? null : Number(line[13]),
+        status: line[14]!,
+        sqlstate: line[15]!,
+        details: json(line[17]!) as Record<string, unknown> | null,
       }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -88,4 +88,18 @@ export class CaptureHarness {
   private release(chunks: Buffer[]): void {
     for (const chunk of chunks) this.upstream.parse(chunk, (message) => void this.forwarded.push(message.name));
   }
+}
+
+/** Rows in COPY text format (store/query-copy-lines.ts): columns as text, `\N` as null. */
+function parseCopyLines(data: string): Array<Array<string | null>> {
+  return data
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split('\t').map((field) => (field === '\\N' ? null : field.replace(/\\(.)/g, (_, c: string) => COPY_UNESCAPES[c] ?? c))));
+}
+
+const COPY_UNESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', '\\': '\\' };
+
+function json(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
 }

@@ -54,6 +54,8 @@ const PAUSE_HELD = 16;
 /** A client may have this many requests in flight before the gateway stops reading from it. */
 const PIPELINE_HIGH = 20_000;
 const PIPELINE_LOW = 10_000;
+/** Upstream chunks up to this size are copied rather than retained (see forwardUpstream). */
+const SMALL_WRITE_BYTES = 4096;
 /** How long a termination waits for the upstream to reach a message boundary. */
 const TERMINATION_GRACE_MS = 3000;
 
@@ -80,6 +82,7 @@ export class PostgresBridge {
   private graceTimer: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => void> = [];
   private finished = false;
+  private copySmallWrites = false;
 
   constructor(private readonly options: BridgeOptions) {
     this.capture = new ClientCapture(new FrontendParser({ maxMessageBytes: options.maxMessageBytes }), this.onClientMessage);
@@ -232,9 +235,16 @@ export class PostgresBridge {
 
   private forwardUpstream(chunk: Buffer): void {
     const { client, upstream } = this.options;
-    if (!client.write(chunk)) upstream.pause();
-    // Still queued in the stream: the read buffer must not be reused under it.
-    if (client.writableLength > 0) this.options.upstreamReads.retain();
+    // Once the client's writes complete after the call returns (always over TLS), a small chunk
+    // goes out as a pooled copy: a view into the reusable read buffer would have to keep it,
+    // and every read would then allocate a fresh one (and the collector would pay for it).
+    const bytes = this.copySmallWrites && chunk.length <= SMALL_WRITE_BYTES ? Buffer.from(chunk) : chunk;
+    if (!client.write(bytes)) upstream.pause();
+    if (client.writableLength > 0) {
+      this.copySmallWrites = true;
+      // Still queued in the stream: the read buffer must not be reused under it.
+      if (bytes === chunk) this.options.upstreamReads.retain();
+    }
   }
 
   private readonly onServerMessage = (type: number, body: Buffer | null, length: number): void => {

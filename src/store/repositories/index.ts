@@ -1,3 +1,4 @@
+import type { BulkCopy } from '../bulk-copy.js';
 import type { Db } from '../db.js';
 import { auditRepository } from './audit.js';
 import { cancelKeyRepository } from './cancel-keys.js';
@@ -15,13 +16,13 @@ import { webSessionRepository } from './web-sessions.js';
  * worker thread and the gateway talks to it by message (see worker-store.ts), so methods
  * take and return only structured-cloneable values: plain objects, arrays, Dates, strings.
  */
-export function createRepositories(db: Db) {
+export function createRepositories(db: Db, bulk: BulkCopy) {
   return {
     audit: auditRepository(db),
     resources: resourceRepository(db),
     tokens: tokenRepository(db),
     sessions: sessionRepository(db),
-    queries: queryRepository(db),
+    queries: queryRepository(db, bulk),
     kubeRequests: kubeRequestRepository(db),
     viewer: viewerRepository(db),
     webSessions: webSessionRepository(db),

@@ -1,6 +1,7 @@
 import { and, asc, eq, getTableColumns, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db.js';
-import { queryRowLine } from '../query-lines.js';
+import type { BulkCopy } from '../bulk-copy.js';
+import { QUERY_COPY_COLUMNS, queryCopyLine } from '../query-copy-lines.js';
 import { queries, sessions } from '../schema/index.js';
 
 export type QueryRow = typeof queries.$inferSelect;
@@ -24,34 +25,31 @@ export interface QueryFilter {
   limit?: number;
 }
 
-export function queryRepository(db: Db) {
+export function queryRepository(db: Db, bulk: BulkCopy) {
   return {
     /**
-     * The query log's hot path: captured statements given as JSON arrays of query lines
-     * (query-lines.ts) — new rows, and the outcomes of rows first written while still running —
-     * one statement and one bind parameter each whatever the batch size, both in one
-     * transaction so a retried batch never inserts a row twice.
+     * The query log's batches: new rows in COPY text format (query-copy-lines.ts), sent with
+     * COPY whatever the batch size, and the outcomes of rows first written while still running
+     * as a JSON array of completion lines (query-lines.ts) — both in one transaction, so a
+     * retried batch never inserts a row twice.
      */
     async writeBatch(inserts: string | null, completions: string | null): Promise<void> {
       if (!completions) {
-        if (inserts) await insertLines(db, inserts);
+        if (inserts) await bulk.copyIn(COPY_TARGET, inserts);
         return;
       }
-      await db.transaction(async (tx) => {
-        if (inserts) await insertLines(tx as unknown as Db, inserts);
-        await tx.execute(sql`
-          update queries q set duration_ms = (e->>2)::float8, command_tag = e->>3, row_count = (e->>4)::bigint,
-            status = e->>5, sqlstate = e->>6, error_message = e->>7, details = nullif(e->8, 'null'::jsonb)
-          from jsonb_array_elements(${completions}::jsonb) as e
-          where q.session_id = e->>0 and q.seq = (e->>1)::integer`);
-      });
+      if (!inserts) {
+        const [head, tail] = COMPLETE_SQL.split('$1') as [string, string];
+        await db.execute(sql`${sql.raw(head)}${completions}${sql.raw(tail)}`);
+        return;
+      }
+      await bulk.copyIn(COPY_TARGET, inserts, { text: COMPLETE_SQL, params: [completions] });
     },
 
     /** Inserts rows given as objects (tools and tests; capture uses writeBatch). */
     async insert(rows: NewQueryRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += 5000) {
-        const lines = rows.slice(i, i + 5000).map((row) => queryRowLine(row));
-        await insertLines(db, `[${lines.join(',')}]`);
+        await bulk.copyIn(COPY_TARGET, rows.slice(i, i + 5000).map((row) => queryCopyLine(row)).join(''));
       }
     },
 
@@ -87,15 +85,14 @@ export function queryRepository(db: Db) {
   };
 }
 
-async function insertLines(db: Db, lines: string): Promise<void> {
-  await db.execute(sql`
-    insert into queries (session_id, seq, identity_id, identity_name, target, database, db_user, protocol, statement,
-      params, started_at, duration_ms, command_tag, row_count, status, sqlstate, error_message, details)
-    select e->>0, (e->>6)::integer, e->>1, e->>2, e->>3, e->>4, e->>5, e->>7, e->>8,
-      nullif(e->9, 'null'::jsonb), to_timestamp((e->>10)::float8 / 1000), (e->>11)::float8, e->>12, (e->>13)::bigint,
-      e->>14, e->>15, e->>16, nullif(e->17, 'null'::jsonb)
-    from jsonb_array_elements(${lines}::jsonb) as e`);
-}
+const COPY_TARGET = `queries (${QUERY_COPY_COLUMNS})`;
+
+/** Completion lines: [session_id, seq, duration_ms, command_tag, row_count, status, sqlstate, error_message, details]. */
+const COMPLETE_SQL = `
+  update queries q set duration_ms = (e->>2)::float8, command_tag = e->>3, row_count = (e->>4)::bigint,
+    status = e->>5, sqlstate = e->>6, error_message = e->>7, details = nullif(e->8, 'null'::jsonb)
+  from jsonb_array_elements($1::jsonb) as e
+  where q.session_id = e->>0 and q.seq = (e->>1)::integer`;
 
 function whereOf(filter: QueryFilter): SQL | undefined {
   const conditions: SQL[] = [];
