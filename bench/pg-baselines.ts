@@ -6,6 +6,26 @@ import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait.js';
 
 /** The baselines bench:pg measures Custos against, each in its own process. */
+/** The target, role and bot identity every Custos path of the PostgreSQL benchmarks connects with. */
+export function benchResources(pgPort: number): string {
+  return `kind: target
+name: bench
+spec: { protocol: postgres, address: "127.0.0.1:${pgPort}" }
+---
+kind: role
+name: bench
+spec: { targets: { name: bench }, dbUsers: [bench] }
+---
+kind: identity
+name: bencher
+spec: { kind: bot, owner: admin, roles: [bench] }
+---
+kind: identity
+name: admin
+spec: { kind: human }
+`;
+}
+
 export interface Server {
   port: number;
   /** The baseline's process id (for CPU accounting). */

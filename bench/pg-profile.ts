@@ -26,7 +26,7 @@ import { prepareGatewayFiles, spawnGateway, type ChildGateway } from '../test/he
 import { startPostgres, type EphemeralPostgres } from '../test/helpers/postgres.js';
 import { ensureStoreTemplate } from '../test/helpers/store-template.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
-import { startNodePipe } from './pg-baselines.js';
+import { benchResources, startNodePipe } from './pg-baselines.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -106,22 +106,7 @@ async function main(): Promise<void> {
     gateway = await spawnGateway(files, {}, nodeArgs);
     const gatewayPort = Number(gateway.addresses.postgres!.split(':').at(-1));
     const applied = await files.cli(['apply', '-f', '-'], {
-      input: `kind: target
-name: bench
-spec: { protocol: postgres, address: "127.0.0.1:${pg.port}" }
----
-kind: role
-name: bench
-spec: { targets: { name: bench }, dbUsers: [bench] }
----
-kind: identity
-name: bencher
-spec: { kind: bot, owner: admin, roles: [bench] }
----
-kind: identity
-name: admin
-spec: { kind: human }
-`,
+      input: benchResources(pg.port),
     });
     if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr}`);
     const token = await files.cli(['token', 'create', 'bencher', '--ttl', '2h']);

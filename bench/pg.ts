@@ -40,7 +40,7 @@ import { ensureStoreTemplate } from '../test/helpers/store-template.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { runOperation } from '../src/admin/operations.js';
-import { startNodePipe, startPgbouncer, type Server } from './pg-baselines.js';
+import { benchResources, startNodePipe, startPgbouncer, type Server } from './pg-baselines.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
@@ -111,22 +111,7 @@ async function main(): Promise<void> {
         files: [
           {
             source: 'bench.yaml',
-            text: `kind: target
-name: bench
-spec: { protocol: postgres, address: "127.0.0.1:${pg.port}" }
----
-kind: role
-name: bench
-spec: { targets: { name: bench }, dbUsers: [bench] }
----
-kind: identity
-name: bencher
-spec: { kind: bot, owner: admin, roles: [bench] }
----
-kind: identity
-name: admin
-spec: { kind: human }
-`,
+            text: benchResources(pg.port),
           },
         ],
       });
