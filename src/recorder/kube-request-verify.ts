@@ -26,7 +26,7 @@ export async function verifySessionKubeRequests(store: Pick<Store, 'kubeRequests
   }
   const actual = { requests: digest.count, digest: digest.finish() };
   const [end] = await store.audit.list({ sessionId, type: 'session.end', limit: 1 });
-  const sealed = (end?.data as { stats?: { kubeRequests?: { requests?: number; digest?: string } } } | undefined)?.stats?.kubeRequests;
+  const sealed = (end?.data as { stats?: { kubeRequests?: { requests?: number; digest?: string; unsettled?: number } } } | undefined)?.stats?.kubeRequests;
   if (!sealed?.digest) return { sessionId, ok: false, expected: null, actual, message: `session ${sessionId} has no session.end event with a request digest` };
   const expected = { requests: sealed.requests ?? 0, digest: sealed.digest };
   const ok = expected.digest === actual.digest && expected.requests === actual.requests;
@@ -37,6 +37,7 @@ export async function verifySessionKubeRequests(store: Pick<Store, 'kubeRequests
     actual,
     message: ok
       ? `${actual.requests} requests match the digest sealed at session end`
-      : `the Kubernetes request log of session ${sessionId} does not match its end event: sealed ${expected.requests} requests (${expected.digest}), found ${actual.requests} (${actual.digest})`,
+      : `the Kubernetes request log of session ${sessionId} does not match its end event: sealed ${expected.requests} requests (${expected.digest}), found ${actual.requests} (${actual.digest})` +
+        (sealed.unsettled ? `; ${sealed.unsettled} requests were still running when the session was sealed and are not in its digest` : ''),
   };
 }

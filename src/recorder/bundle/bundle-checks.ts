@@ -246,54 +246,73 @@ async function recordsBySession(bundle: ExtractedBundle, name: string, what: str
   return bySession;
 }
 
-async function checkQueries(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, databaseSessions: string[]): Promise<string> {
-  const bySession = await recordsBySession(bundle, BUNDLE_FILES.queries, 'a statement record', () => true);
+type Seals = Map<string, SessionSeal & { event: ChainedAuditEvent }>;
+
+/** One kind of sealed row log in a bundle: its file, what its seal says, and how its digest is recomputed. */
+interface SealedLog<Digest extends { count: number; finish(): string }> {
+  file: string;
+  /** Plural noun for the rows ("statements", "requests"). */
+  rows: string;
+  sealed(seal: SessionSeal): { count: number; digest: string } | null;
+  digest(): Digest;
+  /** A record of the export into the digest, as the row it was computed over. */
+  add(digest: Digest, record: Record<string, unknown>): void;
+  /** Where a session's rows stand in the file, for the message. */
+  lines(lines: number[]): string;
+}
+
+/** Each ended session's rows of a log against the digest its end event sealed; the first mismatch named. */
+async function checkSealedLog<Digest extends { count: number; finish(): string }>(bundle: ExtractedBundle, seals: Seals, sessionIds: Iterable<string>, log: SealedLog<Digest>, belongs: (sessionId: string) => boolean) {
+  const bySession = await recordsBySession(bundle, log.file, `a record of ${log.rows}`, belongs);
   let sessions = 0;
-  let statements = 0;
-  for (const sessionId of databaseSessions) {
+  let rows = 0;
+  for (const sessionId of sessionIds) {
     const seal = seals.get(sessionId);
-    if (!seal?.queries) continue;
-    const rows = bySession.get(sessionId) ?? [];
-    const digest = new QueryDigest();
-    for (const { record } of rows) digest.add(rowOf(record));
+    const sealed = seal ? log.sealed(seal) : null;
+    if (!seal || !sealed) continue;
+    const records = bySession.get(sessionId) ?? [];
+    const digest = log.digest();
+    for (const { record } of records) log.add(digest, record);
     const actual = digest.finish();
-    if (actual !== seal.queries.digest || digest.count !== seal.queries.statements) {
-      const lines = rows.length ? `, lines ${rows[0]!.line}–${rows.at(-1)!.line}` : '';
+    if (actual !== sealed.digest || digest.count !== sealed.count) {
+      const lines = records.length ? `, lines ${log.lines(records.map((r) => r.line))}` : '';
       throw new Mismatch(
-        `${BUNDLE_FILES.queries} (session ${sessionId}${lines}): the statements do not match the digest sealed in ${seal.type} (audit seq ${seal.seq}): ${digest.count} statements ${actual} in the bundle, ${seal.queries.statements} statements ${seal.queries.digest} sealed`,
+        `${log.file} (session ${sessionId}${lines}): the ${log.rows} do not match the digest sealed in ${seal.type} (audit seq ${seal.seq}): ${digest.count} ${log.rows} ${actual} in the bundle, ${sealed.count} ${log.rows} ${sealed.digest} sealed`,
       );
     }
     sessions += 1;
-    statements += digest.count;
+    rows += digest.count;
   }
-  return `query logs: ${sessions} sessions (${statements} statements) match the digests sealed in their session.end`;
+  return { sessions, rows };
+}
+
+async function checkQueries(bundle: ExtractedBundle, seals: Seals, databaseSessions: string[]): Promise<string> {
+  const { sessions, rows } = await checkSealedLog(bundle, seals, databaseSessions, {
+    file: BUNDLE_FILES.queries,
+    rows: 'statements',
+    sealed: (seal) => (seal.queries ? { count: seal.queries.statements, digest: seal.queries.digest } : null),
+    digest: () => new QueryDigest(),
+    add: (digest, record) => digest.add(rowOf(record)),
+    lines: (lines) => `${lines[0]}–${lines.at(-1)}`,
+  }, () => true);
+  return `query logs: ${sessions} sessions (${rows} statements) match the digests sealed in their session.end`;
 }
 
 /**
  * Each Kubernetes request belongs to a Kubernetes session of the bundle, and each ended
  * session's requests match the digest its end event sealed.
  */
-async function checkKubeRequests(bundle: ExtractedBundle, seals: Map<string, SessionSeal & { event: ChainedAuditEvent }>, kubernetesSessions: Set<string>): Promise<string> {
-  const bySession = await recordsBySession(bundle, BUNDLE_FILES.kubeRequests, 'a Kubernetes request record', (sessionId) => kubernetesSessions.has(sessionId));
-  let sessions = 0;
-  let requests = 0;
-  for (const sessionId of kubernetesSessions) {
-    const seal = seals.get(sessionId);
-    if (!seal?.kubeRequests) continue;
-    const rows = bySession.get(sessionId) ?? [];
-    const digest = new KubeRequestDigest();
-    for (const { record } of rows) digest.add(kubeRowOf(record));
-    const actual = digest.finish();
-    if (actual !== seal.kubeRequests.digest || digest.count !== seal.kubeRequests.requests) {
-      const lines = rows.length ? `, lines ${rows.map((row) => row.line).join(', ')}` : '';
-      throw new Mismatch(
-        `${BUNDLE_FILES.kubeRequests} (session ${sessionId}${lines}): the requests do not match the digest sealed in ${seal.type} (audit seq ${seal.seq}): ${digest.count} requests ${actual} in the bundle, ${seal.kubeRequests.requests} requests ${seal.kubeRequests.digest} sealed`,
-      );
-    }
-    sessions += 1;
-    requests += digest.count;
-  }
-  return `kubernetes requests: ${sessions} sessions (${requests} requests) match the digests sealed in their session.end`;
+async function checkKubeRequests(bundle: ExtractedBundle, seals: Seals, kubernetesSessions: Set<string>): Promise<string> {
+  const { sessions, rows } = await checkSealedLog(bundle, seals, kubernetesSessions, {
+    file: BUNDLE_FILES.kubeRequests,
+    rows: 'requests',
+    sealed: (seal) => (seal.kubeRequests ? { count: seal.kubeRequests.requests, digest: seal.kubeRequests.digest } : null),
+    digest: () => new KubeRequestDigest(),
+    add: (digest, record) => digest.add(kubeRowOf(record)),
+    // Requests are exported by id and digested by seq: their lines need not be consecutive.
+    lines: (lines) => lines.join(', '),
+  }, (sessionId) => kubernetesSessions.has(sessionId));
+  return `kubernetes requests: ${sessions} sessions (${rows} requests) match the digests sealed in their session.end`;
 }
 
 /** A Kubernetes request record of the export back into the row its digest was computed over. */

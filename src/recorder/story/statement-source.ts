@@ -1,4 +1,5 @@
 import type { QueryRow } from '../../store/repositories/queries.js';
+import { exportRecord } from '../query-export.js';
 import { sessionFields } from './channel-source.js';
 import { storyEntry, type StoryEntry, type StorySource } from './story-model.js';
 
@@ -40,19 +41,8 @@ function statementSummary(row: QueryRow): string {
   return `${row.statement}${params}${outcome}`;
 }
 
+/** The statement's export record (`custos queries --format jsonl`) without what the entry already says. */
 function statementDetails(row: QueryRow): Record<string, unknown> {
-  return {
-    seq: row.seq,
-    database: row.database,
-    db_user: row.dbUser,
-    protocol: row.protocol,
-    statement: row.statement,
-    params: row.params,
-    status: row.status,
-    command_tag: row.commandTag,
-    row_count: row.rowCount,
-    duration_ms: row.durationMs,
-    sqlstate: row.sqlstate,
-    error_message: row.errorMessage,
-  };
+  const { id: _id, session_id: _session, identity: _identity, identity_id: _identityId, target: _target, started_at: _started, ticket: _ticket, ...details } = exportRecord(row);
+  return details;
 }
